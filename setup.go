@@ -1,0 +1,333 @@
+package cfsecondary
+
+import (
+	"encoding/base64"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/cfsecondary/cfsecondary/engine"
+	"github.com/cfsecondary/cfsecondary/xfr"
+	"github.com/cfsecondary/cfsecondary/zone"
+
+	"github.com/coredns/caddy"
+	"github.com/coredns/coredns/core/dnsserver"
+	"github.com/coredns/coredns/plugin"
+	clog "github.com/coredns/coredns/plugin/pkg/log"
+
+	"github.com/miekg/dns"
+)
+
+const pluginName = "cfsecondary"
+
+var log = clog.NewWithPlugin(pluginName)
+
+func init() { plugin.Register(pluginName, setup) }
+
+func setup(c *caddy.Controller) error {
+	configs, err := parse(c)
+	if err != nil {
+		return plugin.Error(pluginName, err)
+	}
+	s, err := New(configs)
+	if err != nil {
+		return plugin.Error(pluginName, err)
+	}
+	c.OnStartup(s.Start)
+	c.OnShutdown(s.Stop)
+	dnsserver.GetConfig(c).AddPlugin(func(next plugin.Handler) plugin.Handler {
+		s.Next = next
+		return s
+	})
+	return nil
+}
+
+// parse reads every cfsecondary block of a server block. Each becomes one Config.
+func parse(c *caddy.Controller) ([]Config, error) {
+	var configs []Config
+	seen := map[string]bool{}
+	for c.Next() {
+		cfg, err := parseBlock(c)
+		if err != nil {
+			return nil, err
+		}
+		for _, z := range cfg.Zones {
+			if seen[z] {
+				return nil, c.Errf("zone %s is configured twice", z)
+			}
+			seen[z] = true
+		}
+		configs = append(configs, cfg)
+	}
+	return configs, nil
+}
+
+// keyRef is a peer's reference to a TSIG key, resolved once the whole block is read, since keys
+// may be defined after the peers that use them.
+type keyRef struct {
+	peer int
+	name string
+	file string
+	line int
+}
+
+func parseBlock(c *caddy.Controller) (Config, error) {
+	cfg := Config{Keys: map[string]xfr.Key{}, Limits: zone.DefaultLimits()}
+
+	zones := c.RemainingArgs()
+	if len(zones) == 0 {
+		zones = make([]string, len(c.ServerBlockKeys))
+		copy(zones, c.ServerBlockKeys)
+	}
+	if len(zones) == 0 {
+		return cfg, c.Err("no zones: name them in the server block or after cfsecondary")
+	}
+	seen := map[string]bool{}
+	for _, z := range zones {
+		origins := plugin.Host(z).NormalizeExact()
+		if len(origins) == 0 {
+			return cfg, c.Errf("bad zone name %q", z)
+		}
+		for _, o := range origins {
+			o = strings.ToLower(o)
+			if _, ok := dns.IsDomainName(o); !ok {
+				return cfg, c.Errf("bad zone name %q", z)
+			}
+			if seen[o] {
+				return cfg, c.Errf("zone %s is listed twice", o)
+			}
+			seen[o] = true
+			cfg.Zones = append(cfg.Zones, o)
+		}
+	}
+
+	var refs []keyRef
+	for c.NextBlock() {
+		switch dir := c.Val(); dir {
+		case "peer":
+			ref, err := parsePeer(c, &cfg)
+			if err != nil {
+				return cfg, err
+			}
+			if ref != nil {
+				refs = append(refs, *ref)
+			}
+
+		case "tsig":
+			args := c.RemainingArgs()
+			if len(args) != 3 {
+				return cfg, c.Errf("tsig wants NAME ALGORITHM SECRET, got %d arguments", len(args))
+			}
+			k, err := newKey(args[0], args[1], args[2])
+			if err != nil {
+				return cfg, c.Err(err.Error())
+			}
+			if _, dup := cfg.Keys[k.Name]; dup {
+				return cfg, c.Errf("tsig key %s is defined twice", k.Name)
+			}
+			cfg.Keys[k.Name] = k
+
+		case "tsig-file":
+			args := c.RemainingArgs()
+			if len(args) != 1 {
+				return cfg, c.Errf("tsig-file wants one PATH, got %d arguments", len(args))
+			}
+			path := args[0]
+			if !filepath.IsAbs(path) {
+				if root := dnsserver.GetConfig(c).Root; root != "" {
+					path = filepath.Join(root, path)
+				}
+			}
+			f, err := os.Open(path)
+			if err != nil {
+				return cfg, c.Errf("tsig-file: %v", err)
+			}
+			keys, err := xfr.ParseKeyFile(f, path)
+			f.Close()
+			if err != nil {
+				return cfg, c.Errf("tsig-file: %v", err)
+			}
+			for _, k := range keys {
+				if _, dup := cfg.Keys[k.Name]; dup {
+					return cfg, c.Errf("tsig key %s is defined twice (again in %s)", k.Name, path)
+				}
+				cfg.Keys[k.Name] = k
+			}
+
+		case "refresh":
+			if !c.NextArg() {
+				return cfg, c.ArgErr()
+			}
+			d, err := parseDuration(c.Val())
+			if err != nil {
+				return cfg, c.Errf("refresh: %v", err)
+			}
+			cfg.Refresh = d
+			if c.NextArg() {
+				return cfg, c.ArgErr()
+			}
+
+		case "transfer-timeout":
+			args := c.RemainingArgs()
+			if len(args) < 1 || len(args) > 2 {
+				return cfg, c.Errf("transfer-timeout wants IDLE [MAX], got %d arguments", len(args))
+			}
+			d, err := parseDuration(args[0])
+			if err != nil {
+				return cfg, c.Errf("transfer-timeout: %v", err)
+			}
+			cfg.Xfr.IdleTimeout = d
+			if len(args) == 2 {
+				if d, err = parseDuration(args[1]); err != nil {
+					return cfg, c.Errf("transfer-timeout: %v", err)
+				}
+				cfg.Xfr.MaxDuration = d
+			}
+
+		case "max-records", "max-records-per-type", "max-types-per-name":
+			if !c.NextArg() {
+				return cfg, c.ArgErr()
+			}
+			n, err := parseCount(c.Val())
+			if err != nil {
+				return cfg, c.Errf("%s: %v", dir, err)
+			}
+			switch dir {
+			case "max-records":
+				cfg.Limits.Records = n
+			case "max-records-per-type":
+				cfg.Limits.RecordsPerType = n
+			case "max-types-per-name":
+				cfg.Limits.TypesPerName = n
+			}
+			if c.NextArg() {
+				return cfg, c.ArgErr()
+			}
+
+		case "max-zone-size":
+			if !c.NextArg() {
+				return cfg, c.ArgErr()
+			}
+			n, err := parseSize(c.Val())
+			if err != nil {
+				return cfg, c.Errf("max-zone-size: %v", err)
+			}
+			cfg.Limits.Bytes = n
+			if c.NextArg() {
+				return cfg, c.ArgErr()
+			}
+
+		case "fallthrough":
+			cfg.Fall.SetZonesFromArgs(c.RemainingArgs())
+
+		default:
+			return cfg, c.Errf("unknown property %q", dir)
+		}
+	}
+
+	if len(cfg.Peers) == 0 {
+		return cfg, c.Err("at least one peer is required")
+	}
+	for _, r := range refs {
+		k, ok := cfg.Keys[r.name]
+		if !ok {
+			return cfg, fmt.Errorf("%s:%d - Error during parsing: peer %s uses unknown tsig key %s", r.file, r.line, cfg.Peers[r.peer].Addr, r.name)
+		}
+		cfg.Peers[r.peer].Key = &k
+	}
+	return cfg, nil
+}
+
+// parsePeer reads `peer ADDRESS [tsig KEY] [ixfr|no-ixfr]`, where the options may also stand in
+// a block after the address, one per line.
+func parsePeer(c *caddy.Controller, cfg *Config) (*keyRef, error) {
+	args := c.RemainingArgs()
+	if len(args) == 0 {
+		return nil, c.Err("peer wants an ADDRESS")
+	}
+	addr, err := parsePeerAddr(args[0])
+	if err != nil {
+		return nil, c.Err(err.Error())
+	}
+	for _, p := range cfg.Peers {
+		if p.Addr == addr {
+			return nil, c.Errf("peer %s is listed twice", addr)
+		}
+	}
+	p := engine.Peer{Addr: addr}
+	var ref *keyRef
+
+	type token struct {
+		val  string
+		line int
+	}
+	option := func(opts []token) error {
+		for i := 0; i < len(opts); i++ {
+			switch opts[i].val {
+			case "ixfr":
+				p.IXFR = true
+			case "no-ixfr", "axfr":
+				p.IXFR = false
+			case "tsig":
+				if i+1 >= len(opts) {
+					return c.Err("peer option tsig wants a KEY name")
+				}
+				i++
+				ref = &keyRef{peer: len(cfg.Peers), name: dns.CanonicalName(opts[i].val), file: c.File(), line: opts[i].line}
+			default:
+				return c.Errf("unknown peer option %q", opts[i].val)
+			}
+		}
+		return nil
+	}
+	var inline []token
+	for _, a := range args[1:] {
+		inline = append(inline, token{a, c.Line()})
+	}
+	if err := option(inline); err != nil {
+		return nil, err
+	}
+	// The options block is read token by token rather than with NextBlock, which cannot tell
+	// a block that opens here from the next directive. ";" may separate options on one line.
+	if c.NextArg() {
+		if c.Val() != "{" {
+			return nil, c.Errf("unexpected %q after peer options", c.Val())
+		}
+		var opts []token
+		closed := false
+		for c.Next() {
+			if c.Val() == "}" {
+				closed = true
+				break
+			}
+			if c.Val() != ";" {
+				opts = append(opts, token{c.Val(), c.Line()})
+			}
+		}
+		if !closed {
+			return nil, c.Err("peer block is not closed")
+		}
+		if err := option(opts); err != nil {
+			return nil, err
+		}
+	}
+	cfg.Peers = append(cfg.Peers, p)
+	return ref, nil
+}
+
+// newKey builds a TSIG key from the Corefile's `tsig NAME ALGORITHM SECRET`.
+func newKey(name, algorithm, secret string) (xfr.Key, error) {
+	if _, ok := dns.IsDomainName(name); !ok {
+		return xfr.Key{}, fmt.Errorf("bad tsig key name %q", name)
+	}
+	alg, err := xfr.ParseAlgorithm(algorithm)
+	if err != nil {
+		return xfr.Key{}, err
+	}
+	raw, err := base64.StdEncoding.DecodeString(secret)
+	if err != nil || len(raw) == 0 {
+		return xfr.Key{}, fmt.Errorf("tsig key %s: secret is not valid base64", name)
+	}
+	return xfr.Key{Name: dns.CanonicalName(name), Algorithm: alg, Secret: raw}, nil
+}
