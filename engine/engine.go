@@ -106,20 +106,22 @@ const (
 func (e *Engine) run(ctx context.Context, z *Zone) {
 	backoff := bootstrapFirst
 	for {
-		var wait time.Duration
-		if z.Data() == nil {
-			if err := e.load(ctx, z); err != nil {
-				wait = backoff
-				backoff = min(2*backoff, bootstrapMax)
-			} else {
-				wait = z.refreshInterval()
-			}
+		var err error
+		if z.Data() == nil || z.force.Swap(false) {
+			err = e.load(ctx, z)
 		} else {
-			if err := e.refresh(ctx, z); err != nil {
-				wait = z.retryInterval()
-			} else {
-				wait = z.refreshInterval()
-			}
+			err = e.refresh(ctx, z)
+		}
+		var wait time.Duration
+		switch {
+		case err == nil:
+			wait = z.refreshInterval()
+			backoff = bootstrapFirst
+		case z.Data() == nil:
+			wait = backoff
+			backoff = min(2*backoff, bootstrapMax)
+		default:
+			wait = z.retryInterval()
 		}
 		t := time.NewTimer(wait)
 		select {
@@ -133,7 +135,8 @@ func (e *Engine) run(ctx context.Context, z *Zone) {
 	}
 }
 
-// load transfers a zone that has no data yet from the first peer that gives a good copy.
+// load transfers the whole zone from the first peer that gives a good copy: at startup, and when
+// a transfer is forced.
 func (e *Engine) load(ctx context.Context, z *Zone) error {
 	var errs []error
 	for _, p := range z.settings.Peers {
@@ -195,10 +198,14 @@ func (e *Engine) transfer(ctx context.Context, z *Zone, p Peer) error {
 			}
 		}
 	}
+	z.attempts.Add(1)
 	if err != nil {
+		msg := err.Error()
+		z.lastErr.Store(&msg)
 		log.Errorf("zone %s: transfer from %s failed, keeping the data served: %v", z.Origin, p.Addr, err)
 		return err
 	}
+	z.lastErr.Store(nil)
 	if res.OutOfZone > 0 {
 		log.Warningf("zone %s: transfer from %s: dropped %d records outside the zone (e.g. %v)", z.Origin, p.Addr, res.OutOfZone, res.OutOfZoneNames)
 	}

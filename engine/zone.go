@@ -13,10 +13,13 @@ type Zone struct {
 	Origin   string
 	settings Settings
 
-	data    atomic.Pointer[zone.Zone] // nil until the first transfer succeeds
-	checked atomic.Int64              // unix nanoseconds of the last SOA check
+	data     atomic.Pointer[zone.Zone] // nil until the first transfer succeeds
+	checked  atomic.Int64              // unix nanoseconds of the last SOA check
+	attempts atomic.Int64              // transfers tried, good or bad
+	lastErr  atomic.Pointer[string]    // why the last transfer failed; nil after a success
 
-	kick chan struct{} // a buffered slot: many requests for a check while one runs make one more
+	kick  chan struct{} // a buffered slot: many requests for a check while one runs make one more
+	force atomic.Bool   // the next run transfers without comparing serials
 }
 
 // Data returns the snapshot being served, or nil before the first transfer. It never blocks.
@@ -32,6 +35,24 @@ func (z *Zone) Check() {
 	case z.kick <- struct{}{}:
 	default:
 	}
+}
+
+// Force asks for a full transfer as soon as possible, whatever the serials say: the on-demand
+// transfer an operator uses after fixing a primary by hand.
+func (z *Zone) Force() {
+	z.force.Store(true)
+	z.Check()
+}
+
+// Attempts is the number of transfers tried so far, successful or not.
+func (z *Zone) Attempts() int64 { return z.attempts.Load() }
+
+// LastError is why the last transfer failed, or "" when it succeeded or none was tried.
+func (z *Zone) LastError() string {
+	if p := z.lastErr.Load(); p != nil {
+		return *p
+	}
+	return ""
 }
 
 func (z *Zone) setChecked(t time.Time) { z.checked.Store(t.UnixNano()) }

@@ -140,6 +140,12 @@ func axfr(ctx context.Context, p Peer, zone string, opt Options, sink Sink) (Res
 			return s.res, fail(err)
 		}
 		if done {
+			// why: an SOA identical to the first, alone at the end of a message, reads as the
+			// end even when a broken primary sends it mid-stream. A correct primary sends
+			// nothing after the end, so bytes already waiting mean the "end" was not one.
+			if r.Buffered() > 0 {
+				return s.res, &ProtocolError{Msg: s.res.Messages + 1, Reason: "data after the final SOA"}
+			}
 			return s.res, nil
 		}
 	}
