@@ -41,7 +41,7 @@ func (n *node) name() string {
 // false) or the RRSIGs covering one type (sig true). The SOA sorts before
 // everything else, so the apex starts with the SOA as AXFR wants it.
 func rank(t uint16, sig bool) uint32 {
-	r := uint32(t) << 1
+	r := (uint32(t) + 1) << 1 // + 1 keeps 0 free for the SOA
 	if t == dns.TypeSOA {
 		r = 0
 	}
