@@ -3,6 +3,7 @@ package zone
 import (
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/miekg/dns"
 )
@@ -251,7 +252,7 @@ func (e *editor) hasChildren(key string) bool {
 		if x.key == key {
 			return true
 		}
-		found = hasPrefix(x.key, key)
+		found = strings.HasPrefix(x.key, key) // keys end in 0x00: at a label boundary
 		return false
 	})
 	e.probe.key = ""

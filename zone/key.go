@@ -138,7 +138,7 @@ func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 // under reports whether the name is at or below the name with key p, which
 // has labels labels: a zone's origin.
 func (k *keyBuf) under(p string, labels int) bool {
-	return k.labels >= labels && string(k.b[:len(p)]) == p
+	return k.labels >= labels && k.rel(labels, 0) == p
 }
 
 // rel returns the key of the ancestor with i labels without its first skip
@@ -159,11 +159,6 @@ func (k *keyBuf) wireOffset(i int) int {
 		return k.wlen - 1
 	}
 	return int(k.loff[i])
-}
-
-// hasPrefix reports whether key lies at or below the name with key p.
-func hasPrefix(key, p string) bool {
-	return len(key) >= len(p) && key[:len(p)] == p
 }
 
 // scratch is per-lookup working memory. It is pooled so a query needs no

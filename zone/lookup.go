@@ -18,7 +18,7 @@ type Request struct {
 // them (sorting a section in place counts). Copy what you need to change,
 // for example to lower a TTL. Appending to a section is safe.
 type Result struct {
-	Rcode             int  // dns.RcodeSuccess, NameError or YXDomain
+	Rcode             int  // Success, NameError, YXDomain; FormatError or Refused for a bad name
 	Authoritative     bool // the AA flag: false only for a referral
 	Answer, Ns, Extra []dns.RR
 }

@@ -612,6 +612,20 @@ func TestLookupDNAMEApex(t *testing.T) {
 	}, false)
 }
 
+// TestLookupWildcardCut: NS at a wildcard make it a cut, and a name it
+// matches gets a referral as if the cut were at that name.
+func TestLookupWildcardCut(t *testing.T) {
+	z := build(t, testOrigin, soaLine+"*.w IN NS ns.example.net.\n*.w IN DS 1 13 2 00\n")
+	check(t, z, test.Case{
+		Qname: "a.w.example.org.", Qtype: dns.TypeA,
+		Ns: []dns.RR{test.NS("a.w.example.org. 3600 IN NS ns.example.net.")},
+	}, false)
+	check(t, z, test.Case{
+		Qname: "a.w.example.org.", Qtype: dns.TypeDS, Authoritative: true,
+		Answer: []dns.RR{test.DS("a.w.example.org. 3600 IN DS 1 13 2 00")},
+	}, false)
+}
+
 func dump(z *Zone) string {
 	var b strings.Builder
 	z.Walk(func(rrs []dns.RR) bool {
