@@ -1,10 +1,14 @@
 // Package cfsecondary is a CoreDNS plugin that makes CoreDNS a secondary DNS server: it
-// transfers zones from their primaries by AXFR with TSIG, keeps them fresh, and answers for
-// them authoritatively inside the plugin chain.
+// transfers zones from their primaries by AXFR and IXFR with TSIG, keeps them fresh with SOA
+// checks, retry and expire timers and NOTIFY, keeps them on disk across restarts, and answers
+// for them authoritatively inside the plugin chain.
 package cfsecondary
 
 import (
+	"fmt"
+
 	"github.com/cfsecondary/cfsecondary/engine"
+	"github.com/cfsecondary/cfsecondary/store"
 
 	"github.com/coredns/coredns/plugin"
 	"github.com/coredns/coredns/plugin/pkg/fall"
@@ -23,23 +27,51 @@ type Secondary struct {
 // servedZone is what the query path needs of a zone, found with one map look-up per label.
 type servedZone struct {
 	*engine.Zone
-	fall fall.F
+	fall   fall.F
+	notify NotifyPolicy
+	limit  *rateLimiter
 }
 
-// New builds the plugin for the given blocks; the zones are not transferred until Start.
-func New(configs []Config) (*Secondary, error) {
-	s := &Secondary{engine: engine.New(), zones: map[string]*servedZone{}}
+// New builds the plugin for the given blocks; the zones are not loaded until Start. Zones found
+// in from (the instance a reload replaces) keep their data and timers.
+func New(configs []Config, from map[string]*engine.Zone) (*Secondary, error) {
+	workers := 0
 	for _, cfg := range configs {
-		set := engine.Settings{Peers: cfg.Peers, Refresh: cfg.Refresh, Limits: cfg.Limits, Xfr: cfg.Xfr}
+		workers = max(workers, cfg.Workers)
+	}
+	s := &Secondary{engine: engine.New(workers), zones: map[string]*servedZone{}}
+	stores := map[string]*store.Store{}
+	for _, cfg := range configs {
+		var st *store.Store
+		if cfg.Dir != "" {
+			if st = stores[cfg.Dir]; st == nil {
+				var err error
+				if st, err = store.Open(cfg.Dir); err != nil {
+					return nil, fmt.Errorf("dir %s: %w", cfg.Dir, err)
+				}
+				stores[cfg.Dir] = st
+			}
+		}
+		set := engine.Settings{Peers: cfg.Peers, Refresh: cfg.Refresh, Timers: cfg.Timers, Limits: cfg.Limits, Xfr: cfg.Xfr, Store: st}
+		rate := cfg.Notify.Rate
+		if rate == 0 {
+			rate = DefaultNotifyRate
+		}
+		limit := newRateLimiter(rate)
 		for _, origin := range cfg.Zones {
-			s.zones[origin] = &servedZone{Zone: s.engine.Add(origin, set), fall: cfg.Fall}
+			z := s.engine.Add(origin, set, from[origin])
+			s.zones[origin] = &servedZone{Zone: z, fall: cfg.Fall, notify: cfg.Notify, limit: limit}
 		}
 	}
 	return s, nil
 }
 
-// Start begins transferring the zones; CoreDNS calls it once the server is up.
-func (s *Secondary) Start() error { s.engine.Start(); return nil }
+// Start begins loading and refreshing the zones; CoreDNS calls it once the server is up.
+func (s *Secondary) Start() error {
+	clearHandover()
+	s.engine.Start()
+	return nil
+}
 
 // Stop ends the transfers and timers.
 func (s *Secondary) Stop() error { s.engine.Stop(); return nil }

@@ -22,10 +22,31 @@ type Config struct {
 	Peers   []engine.Peer      // primaries, tried in this order
 	Keys    map[string]xfr.Key // TSIG keys by name (fully qualified, lower case)
 	Refresh time.Duration      // SOA check interval; 0 means the SOA REFRESH (Cloudflare's "zone refresh" overrides it)
+	Timers  engine.Timers      // clamps on the SOA timers
 	Limits  zone.Limits        // what a transfer may bring before it is rejected
 	Xfr     xfr.Options        // transfer timeouts
+	Dir     string             // where zones and their timers are kept; "" for the default
+	Notify  NotifyPolicy
+	Workers int // zones refreshed or transferred at once; 0 for the default
 	Fall    fall.F
 }
+
+// NotifyPolicy says whose NOTIFYs are acted on (RFC 1996 §3.10: only a zone's primaries), like
+// Cloudflare's ACLs that add NOTIFY sources and BIND's allow-notify.
+type NotifyPolicy struct {
+	From        []netip.Prefix // accepted besides the zone's peers
+	RequireTSIG bool           // a peer's NOTIFY must be signed with that peer's key
+	Drop        bool           // send no answer to a refused NOTIFY, instead of REFUSED
+	Rate        float64        // NOTIFYs acted on per second across the block's zones; 0: default
+}
+
+// DefaultDir is where zones are kept when no dir is configured, under CoreDNS's working
+// directory (or the root plugin's).
+const DefaultDir = "cfsecondary"
+
+// DefaultNotifyRate bounds the NOTIFYs acted on per second; beyond it they are dropped without
+// an answer, and the primary retransmits (RFC 1996 §3.6).
+const DefaultNotifyRate = 100
 
 // parsePeerAddr accepts "IP", "IP:PORT", "[IPv6]:PORT" and a bare IPv6 address; port 53 by
 // default. Names are refused: a secondary that resolves its primaries' names through the DNS it
@@ -91,4 +112,20 @@ func parseCount(s string) (int, error) {
 		return 0, fmt.Errorf("bad number %q: want 0 (unlimited) or more", s)
 	}
 	return n, nil
+}
+
+// parsePrefix reads an address range, or a single address as a range of one.
+func parsePrefix(s string) (netip.Prefix, error) {
+	if strings.Contains(s, "/") {
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			return netip.Prefix{}, fmt.Errorf("bad address range %q", s)
+		}
+		return p.Masked(), nil
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Prefix{}, fmt.Errorf("bad address %q", s)
+	}
+	return netip.PrefixFrom(a, a.BitLen()), nil
 }

@@ -2,9 +2,11 @@ package cfsecondary
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"net/netip"
 	"strings"
+	"time"
 
 	"github.com/cfsecondary/cfsecondary/zone"
 
@@ -45,6 +47,9 @@ func (s *Secondary) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.M
 		// Never an empty NOERROR before the first transfer: resolvers would cache it.
 		return writeServfail(w, r, dns.ExtendedErrorCodeNotReady, "zone not yet transferred")
 	}
+	if z.Expired() {
+		return writeServfail(w, r, dns.ExtendedErrorCodeInvalidData, "zone has expired")
+	}
 
 	var do bool
 	if opt := r.IsEdns0(); opt != nil {
@@ -60,25 +65,103 @@ func (s *Secondary) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.M
 	m.Authoritative = res.Authoritative
 	m.Rcode = res.Rcode
 	m.Answer, m.Ns, m.Extra = res.Answer, res.Ns, res.Extra
+	if opt := r.IsEdns0(); opt != nil && hasExpireOption(opt) {
+		m.Extra = append(m.Extra, expireOPT(opt, z))
+	}
 	w.WriteMsg(m)
 	return dns.RcodeSuccess, nil
 }
 
-// notify answers a NOTIFY (RFC 1996) and, when it comes from one of the zone's primaries, asks
-// the engine for an SOA check. The check runs in the engine's goroutine, never in this one.
+func hasExpireOption(opt *dns.OPT) bool {
+	for _, o := range opt.Option {
+		if o.Option() == dns.EDNS0EXPIRE {
+			return true
+		}
+	}
+	return false
+}
+
+// expireOPT answers an EDNS EXPIRE query as a secondary must (RFC 7314 §3): with the time left
+// on its expire timer, so a secondary of ours expires no later than we do.
+func expireOPT(req *dns.OPT, z *servedZone) *dns.OPT {
+	o := &dns.OPT{Hdr: dns.RR_Header{Name: ".", Rrtype: dns.TypeOPT}}
+	o.SetUDPSize(req.UDPSize())
+	o.SetDo(req.Do())
+	if left, ok := z.ExpiresIn(time.Now()); ok {
+		o.Option = append(o.Option, &dns.EDNS0_EXPIRE{Code: dns.EDNS0EXPIRE, Expire: uint32(left / time.Second)})
+	}
+	return o
+}
+
+// notify answers a NOTIFY (RFC 1996). One from a peer of the zone, or from an address the
+// configuration allows, is answered with the same ID, opcode and AA, and makes the engine check
+// the zone at once, in its own goroutine, never in this one. Anything else is refused (or
+// dropped) and logged, and starts no work (§3.10).
 func (s *Secondary) notify(w dns.ResponseWriter, r *dns.Msg, z *servedZone) (int, error) {
 	from := remoteAddr(w)
-	if !z.IsPeer(from) {
-		log.Warningf("zone %s: NOTIFY from %s refused: not a primary of the zone", z.Origin, from)
+	if reason := z.refuseNotify(w, r, from); reason != "" {
+		log.Warningf("zone %s: NOTIFY from %s refused: %s", z.Origin, from, reason)
+		if z.notify.Drop {
+			return dns.RcodeSuccess, nil // nothing written and nothing to write
+		}
 		return dns.RcodeRefused, nil // the server writes the REFUSED
+	}
+	if !z.limit.allow(time.Now()) {
+		// Over the rate: no answer, so the primary sends it again later (RFC 1996 §3.6).
+		log.Warningf("zone %s: NOTIFY from %s dropped: more than the NOTIFY rate", z.Origin, from)
+		return dns.RcodeSuccess, nil
 	}
 	m := new(dns.Msg)
 	m.SetReply(r)
 	m.Authoritative = true
+	if t := r.IsTsig(); t != nil {
+		m.SetTsig(t.Hdr.Name, t.Algorithm, 300, time.Now().Unix())
+	}
 	w.WriteMsg(m)
-	log.Infof("zone %s: NOTIFY from %s", z.Origin, from)
-	z.Check()
+
+	var serial uint32
+	var hasSerial bool
+	if len(r.Answer) > 0 {
+		if soa, ok := r.Answer[0].(*dns.SOA); ok {
+			serial, hasSerial = soa.Serial, true // only a hint (§3.7): it never updates anything
+		}
+	}
+	if s.engine.Notify(z.Zone, from, serial, hasSerial) {
+		log.Infof("zone %s: NOTIFY from %s, checking the zone", z.Origin, from)
+	} else {
+		log.Debugf("zone %s: NOTIFY from %s for serial %d, which is served already", z.Origin, from, serial)
+	}
 	return dns.RcodeSuccess, nil
+}
+
+// refuseNotify says why a NOTIFY must be refused, or "" to accept it.
+func (z *servedZone) refuseNotify(w dns.ResponseWriter, r *dns.Msg, from netip.Addr) string {
+	if len(r.Question) != 1 || r.Question[0].Qtype != dns.TypeSOA {
+		return "the question is not the zone's SOA"
+	}
+	keyName, isPeer := z.PeerKey(from)
+	allowed := isPeer
+	for _, p := range z.notify.From {
+		allowed = allowed || p.Contains(from)
+	}
+	if !allowed {
+		return "not a primary of the zone, nor in notify-from"
+	}
+	t := r.IsTsig()
+	if t != nil {
+		if err := w.TsigStatus(); err != nil {
+			return fmt.Sprintf("TSIG %s: %v", t.Hdr.Name, err)
+		}
+	}
+	if z.notify.RequireTSIG && isPeer && keyName != "" {
+		if t == nil {
+			return "not TSIG-signed, and notify-require-tsig is set"
+		}
+		if !strings.EqualFold(t.Hdr.Name, keyName) {
+			return fmt.Sprintf("signed with key %s, the peer's key is %s", t.Hdr.Name, keyName)
+		}
+	}
+	return ""
 }
 
 // writeServfail answers SERVFAIL with an Extended DNS Error (RFC 8914) when the client speaks

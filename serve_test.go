@@ -64,7 +64,7 @@ func newTestSecondary(t *testing.T, fall bool) *Secondary {
 	if fall {
 		cfg.Fall.SetZonesFromArgs(nil)
 	}
-	s, err := New([]Config{cfg})
+	s, err := New([]Config{cfg}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -211,7 +211,7 @@ func TestServeFallthrough(t *testing.T) {
 }
 
 func TestServeNotLoaded(t *testing.T) {
-	s, err := New([]Config{{Zones: []string{"example.org."}, Peers: []engine.Peer{{Addr: "192.0.2.1:53"}}}})
+	s, err := New([]Config{{Zones: []string{"example.org."}, Peers: []engine.Peer{{Addr: "192.0.2.1:53"}}}}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

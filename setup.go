@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/cfsecondary/cfsecondary/engine"
 	"github.com/cfsecondary/cfsecondary/xfr"
@@ -30,13 +32,40 @@ func setup(c *caddy.Controller) error {
 	if err != nil {
 		return plugin.Error(pluginName, err)
 	}
-	s, err := New(configs)
+	cfg := dnsserver.GetConfig(c)
+	for i := range configs {
+		if configs[i].Dir == "" {
+			configs[i].Dir = DefaultDir
+		}
+		if !filepath.IsAbs(configs[i].Dir) && cfg.Root != "" {
+			configs[i].Dir = filepath.Join(cfg.Root, configs[i].Dir)
+		}
+	}
+	s, err := New(configs, takeHandover())
 	if err != nil {
 		return plugin.Error(pluginName, err)
 	}
+	// The keys go into the server's TSIG secrets (a copy, next to the tsig plugin's), so the
+	// server verifies TSIG on the NOTIFYs the primaries sign and signs our answers.
+	secrets := make(map[string]string, len(cfg.TsigSecret))
+	for k, v := range cfg.TsigSecret {
+		secrets[k] = v
+	}
+	for _, conf := range configs {
+		for name, k := range conf.Keys {
+			secrets[name] = base64.StdEncoding.EncodeToString(k.Secret)
+		}
+	}
+	cfg.TsigSecret = secrets
+
 	c.OnStartup(s.Start)
 	c.OnShutdown(s.Stop)
-	dnsserver.GetConfig(c).AddPlugin(func(next plugin.Handler) plugin.Handler {
+	// A Corefile reload starts a new instance of the plugin before the old one shuts down.
+	// The old one stops its work first and hands its zones over, so the new one serves them
+	// at once with their timers, without transferring them again.
+	c.OnRestart(func() error { s.Stop(); giveHandover(s); return nil })
+	c.OnRestartFailed(s.Start)
+	cfg.AddPlugin(func(next plugin.Handler) plugin.Handler {
 		s.Next = next
 		return s
 	})
@@ -73,7 +102,7 @@ type keyRef struct {
 }
 
 func parseBlock(c *caddy.Controller) (Config, error) {
-	cfg := Config{Keys: map[string]xfr.Key{}, Limits: zone.DefaultLimits()}
+	cfg := Config{Keys: map[string]xfr.Key{}, Limits: zone.DefaultLimits(), Timers: engine.DefaultTimers()}
 
 	zones := c.RemainingArgs()
 	if len(zones) == 0 {
@@ -218,6 +247,93 @@ func parseBlock(c *caddy.Controller) (Config, error) {
 				return cfg, c.ArgErr()
 			}
 
+		case "min-refresh-time", "max-refresh-time", "min-retry-time", "max-retry-time", "min-expire-time", "max-expire-time":
+			if !c.NextArg() {
+				return cfg, c.ArgErr()
+			}
+			d, err := parseDuration(c.Val())
+			if err != nil {
+				return cfg, c.Errf("%s: %v", dir, err)
+			}
+			*map[string]*time.Duration{
+				"min-refresh-time": &cfg.Timers.MinRefresh, "max-refresh-time": &cfg.Timers.MaxRefresh,
+				"min-retry-time": &cfg.Timers.MinRetry, "max-retry-time": &cfg.Timers.MaxRetry,
+				"min-expire-time": &cfg.Timers.MinExpire, "max-expire-time": &cfg.Timers.MaxExpire,
+			}[dir] = d
+			if c.NextArg() {
+				return cfg, c.ArgErr()
+			}
+
+		case "dir":
+			if !c.NextArg() {
+				return cfg, c.ArgErr()
+			}
+			cfg.Dir = c.Val()
+			if c.NextArg() {
+				return cfg, c.ArgErr()
+			}
+
+		case "notify-from":
+			args := c.RemainingArgs()
+			if len(args) == 0 {
+				return cfg, c.ArgErr()
+			}
+			for _, a := range args {
+				pfx, err := parsePrefix(a)
+				if err != nil {
+					return cfg, c.Errf("notify-from: %v", err)
+				}
+				cfg.Notify.From = append(cfg.Notify.From, pfx)
+			}
+
+		case "notify-require-tsig":
+			if c.NextArg() {
+				return cfg, c.ArgErr()
+			}
+			cfg.Notify.RequireTSIG = true
+
+		case "notify-refused":
+			if !c.NextArg() {
+				return cfg, c.ArgErr()
+			}
+			switch c.Val() {
+			case "drop":
+				cfg.Notify.Drop = true
+			case "refuse":
+				cfg.Notify.Drop = false
+			default:
+				return cfg, c.Errf("notify-refused wants drop or refuse, not %q", c.Val())
+			}
+			if c.NextArg() {
+				return cfg, c.ArgErr()
+			}
+
+		case "notify-rate":
+			if !c.NextArg() {
+				return cfg, c.ArgErr()
+			}
+			r, err := strconv.ParseFloat(c.Val(), 64)
+			if err != nil || r <= 0 {
+				return cfg, c.Errf("notify-rate: bad rate %q: want NOTIFYs per second, more than 0", c.Val())
+			}
+			cfg.Notify.Rate = r
+			if c.NextArg() {
+				return cfg, c.ArgErr()
+			}
+
+		case "transfers-in":
+			if !c.NextArg() {
+				return cfg, c.ArgErr()
+			}
+			n, err := strconv.Atoi(c.Val())
+			if err != nil || n < 1 {
+				return cfg, c.Errf("transfers-in: bad number %q: want 1 or more", c.Val())
+			}
+			cfg.Workers = n
+			if c.NextArg() {
+				return cfg, c.ArgErr()
+			}
+
 		case "fallthrough":
 			cfg.Fall.SetZonesFromArgs(c.RemainingArgs())
 
@@ -228,6 +344,15 @@ func parseBlock(c *caddy.Controller) (Config, error) {
 
 	if len(cfg.Peers) == 0 {
 		return cfg, c.Err("at least one peer is required")
+	}
+	t := cfg.Timers
+	for _, b := range []struct {
+		name   string
+		lo, hi time.Duration
+	}{{"refresh", t.MinRefresh, t.MaxRefresh}, {"retry", t.MinRetry, t.MaxRetry}, {"expire", t.MinExpire, t.MaxExpire}} {
+		if b.hi > 0 && b.lo > b.hi {
+			return cfg, c.Errf("min-%s-time %s is more than max-%s-time %s", b.name, b.lo, b.name, b.hi)
+		}
 	}
 	for _, r := range refs {
 		k, ok := cfg.Keys[r.name]

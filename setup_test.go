@@ -139,6 +139,53 @@ func TestParse(t *testing.T) {
 			},
 		},
 		{
+			name: "engine options",
+			keys: []string{"example.org."},
+			input: `cfsecondary {
+				peer 192.0.2.1
+				dir /var/lib/coredns/secondary
+				min-refresh-time 10s
+				max-refresh-time 1h
+				min-retry-time 5
+				max-retry-time 30m
+				min-expire-time 1h
+				max-expire-time 2h
+				notify-from 203.0.113.0/24 2001:db8::/64 198.51.100.7
+				notify-require-tsig
+				notify-refused drop
+				notify-rate 20
+				transfers-in 4
+			}`,
+			check: func(t *testing.T, cfgs []Config) {
+				cfg := cfgs[0]
+				if cfg.Dir != "/var/lib/coredns/secondary" {
+					t.Errorf("dir = %q", cfg.Dir)
+				}
+				want := engine.Timers{MinRefresh: 10 * time.Second, MaxRefresh: time.Hour, MinRetry: 5 * time.Second, MaxRetry: 30 * time.Minute, MinExpire: time.Hour, MaxExpire: 2 * time.Hour}
+				if cfg.Timers != want {
+					t.Errorf("timers = %+v, want %+v", cfg.Timers, want)
+				}
+				n := cfg.Notify
+				if len(n.From) != 3 || n.From[0].String() != "203.0.113.0/24" || n.From[1].String() != "2001:db8::/64" || n.From[2].String() != "198.51.100.7/32" {
+					t.Errorf("notify-from = %v", n.From)
+				}
+				if !n.RequireTSIG || !n.Drop || n.Rate != 20 || cfg.Workers != 4 {
+					t.Errorf("notify = %+v, workers %d", n, cfg.Workers)
+				}
+			},
+		},
+		{
+			name:  "defaults",
+			keys:  []string{"example.org."},
+			input: "cfsecondary {\n peer 192.0.2.1\n}",
+			check: func(t *testing.T, cfgs []Config) {
+				cfg := cfgs[0]
+				if cfg.Timers != engine.DefaultTimers() || cfg.Dir != "" || cfg.Notify.Drop || cfg.Notify.RequireTSIG || len(cfg.Notify.From) != 0 {
+					t.Errorf("config = %+v", cfg)
+				}
+			},
+		},
+		{
 			name:  "two blocks",
 			keys:  []string{"."},
 			input: "cfsecondary a.example { \n peer 192.0.2.1 \n }\ncfsecondary b.example {\n peer 192.0.2.2 \n}",
@@ -181,6 +228,14 @@ func TestParse(t *testing.T) {
 		{name: "refresh extra argument", keys: []string{"example.org."}, input: "cfsecondary {\n peer 192.0.2.1\n refresh 300 600\n}", wantErr: "Testfile:3 - Error during parsing: Wrong argument count"},
 		{name: "bad limit", keys: []string{"example.org."}, input: "cfsecondary {\n peer 192.0.2.1\n max-records-per-type -1\n}", wantErr: `Testfile:3 - Error during parsing: max-records-per-type: bad number "-1"`},
 		{name: "bad size", keys: []string{"example.org."}, input: "cfsecondary {\n peer 192.0.2.1\n max-zone-size 12q\n}", wantErr: `Testfile:3 - Error during parsing: max-zone-size: bad size "12q"`},
+		{name: "bad notify-from", keys: []string{"example.org."}, input: "cfsecondary {\n peer 192.0.2.1\n notify-from 203.0.113.0/33\n}", wantErr: `Testfile:3 - Error during parsing: notify-from: bad address range "203.0.113.0/33"`},
+		{name: "notify-from without ranges", keys: []string{"example.org."}, input: "cfsecondary {\n peer 192.0.2.1\n notify-from\n}", wantErr: "Testfile:3 - Error during parsing: Wrong argument count"},
+		{name: "bad notify-refused", keys: []string{"example.org."}, input: "cfsecondary {\n peer 192.0.2.1\n notify-refused ignore\n}", wantErr: `Testfile:3 - Error during parsing: notify-refused wants drop or refuse, not "ignore"`},
+		{name: "bad notify-rate", keys: []string{"example.org."}, input: "cfsecondary {\n peer 192.0.2.1\n notify-rate 0\n}", wantErr: `Testfile:3 - Error during parsing: notify-rate: bad rate "0"`},
+		{name: "bad transfers-in", keys: []string{"example.org."}, input: "cfsecondary {\n peer 192.0.2.1\n transfers-in none\n}", wantErr: `Testfile:3 - Error during parsing: transfers-in: bad number "none"`},
+		{name: "bad timer", keys: []string{"example.org."}, input: "cfsecondary {\n peer 192.0.2.1\n min-retry-time often\n}", wantErr: `Testfile:3 - Error during parsing: min-retry-time: bad duration "often"`},
+		{name: "min above max", keys: []string{"example.org."}, input: "cfsecondary {\n peer 192.0.2.1\n min-refresh-time 2h\n max-refresh-time 1h\n}", wantErr: "Testfile:5 - Error during parsing: min-refresh-time 2h0m0s is more than max-refresh-time 1h0m0s"},
+		{name: "dir without path", keys: []string{"example.org."}, input: "cfsecondary {\n peer 192.0.2.1\n dir\n}", wantErr: "Testfile:3 - Error during parsing: Wrong argument count"},
 		{name: "bad transfer timeout", keys: []string{"example.org."}, input: "cfsecondary {\n peer 192.0.2.1\n transfer-timeout 1s 2s 3s\n}", wantErr: "transfer-timeout wants IDLE [MAX], got 3 arguments"},
 	}
 	for _, tc := range tests {
@@ -206,7 +261,7 @@ func TestParse(t *testing.T) {
 }
 
 func TestSetupRegistersPlugin(t *testing.T) {
-	c := caddy.NewTestController("dns", "cfsecondary example.org {\n peer 192.0.2.1\n}")
+	c := caddy.NewTestController("dns", "cfsecondary example.org {\n peer 192.0.2.1\n dir "+t.TempDir()+"\n}")
 	if err := setup(c); err != nil {
 		t.Fatalf("setup: %v", err)
 	}

@@ -117,13 +117,13 @@ func TestBadTransferKeepsServedData(t *testing.T) {
 				perMsg = 1
 			}
 			primary := fakeprimary.Start(t, origin, fakeprimary.Zone(origin, 1, 300), fakeprimary.WithKey(testKey), fakeprimary.WithPerMessage(perMsg))
-			e := New()
+			e := New(0)
 			z := e.Add(origin, Settings{
 				Peers:   []Peer{{Addr: primary.Addr, Key: testKey}},
 				Refresh: time.Hour,
 				Limits:  tight,
 				Xfr:     xfr.Options{IdleTimeout: 2 * time.Second},
-			})
+			}, nil)
 			e.Start()
 			t.Cleanup(e.Stop)
 			waitFor(t, "serial 1", func() bool { return z.Data() != nil })
@@ -138,7 +138,7 @@ func TestBadTransferKeepsServedData(t *testing.T) {
 			}
 			primary.SetRecords(records)
 			primary.SetMode(tc.mode)
-			z.Force()
+			e.Force(z)
 			waitFor(t, "the forced transfer", func() bool { return z.Attempts() > before })
 
 			if got := z.Data().Serial(); got != 1 {
@@ -172,8 +172,8 @@ func TestOutOfZoneRecordsDropped(t *testing.T) {
 	const origin = "example.org."
 	logs := captureLog(t)
 	primary := fakeprimary.Start(t, origin, fakeprimary.Zone(origin, 1, 5), fakeprimary.WithMode(fakeprimary.Mode{OutOfZone: 3}))
-	e := New()
-	z := e.Add(origin, Settings{Peers: []Peer{{Addr: primary.Addr}}, Refresh: time.Hour, Limits: DefaultTestLimits})
+	e := New(0)
+	z := e.Add(origin, Settings{Peers: []Peer{{Addr: primary.Addr}}, Refresh: time.Hour, Limits: DefaultTestLimits}, nil)
 	e.Start()
 	t.Cleanup(e.Stop)
 	waitFor(t, "the zone", func() bool { return z.Data() != nil })
@@ -192,14 +192,14 @@ var DefaultTestLimits = zone.DefaultLimits()
 func TestRefreshAndCheck(t *testing.T) {
 	const origin = "example.org."
 	primary := fakeprimary.Start(t, origin, fakeprimary.Zone(origin, 1, 5))
-	e := New()
-	z := e.Add(origin, Settings{Peers: []Peer{{Addr: "127.0.0.1:1"}, {Addr: primary.Addr}}, Refresh: time.Hour, Limits: DefaultTestLimits, Xfr: xfr.Options{DialTimeout: 200 * time.Millisecond}})
+	e := New(0)
+	z := e.Add(origin, Settings{Peers: []Peer{{Addr: "127.0.0.1:1"}, {Addr: primary.Addr}}, Refresh: time.Hour, Limits: DefaultTestLimits, Xfr: xfr.Options{DialTimeout: 200 * time.Millisecond}}, nil)
 	e.Start()
 	t.Cleanup(e.Stop)
 	waitFor(t, "serial 1 from the second peer, the first being down", func() bool { return z.Data() != nil })
 
 	primary.SetRecords(fakeprimary.Zone(origin, 2, 6))
-	z.Check()
+	e.Check(z)
 	waitFor(t, "serial 2 after a check", func() bool { return z.Data().Serial() == 2 })
 	if z.Data().Len() != 9 {
 		t.Errorf("%d records, want 9", z.Data().Len())

@@ -2,91 +2,154 @@ package engine
 
 import (
 	"net/netip"
+	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/cfsecondary/cfsecondary/store"
+	"github.com/cfsecondary/cfsecondary/xfr"
 	"github.com/cfsecondary/cfsecondary/zone"
 )
 
-// Zone is one secondary zone: its settings, the data being served and when it was last checked.
+// Settings are what a zone is configured with.
+type Settings struct {
+	Peers   []Peer        // tried in order
+	Refresh time.Duration // 0: use the SOA REFRESH
+	Timers  Timers        // clamps on the SOA's timers
+	Limits  zone.Limits
+	Xfr     xfr.Options
+	Store   *store.Store // nil: nothing kept on disk
+}
+
+// Zone is one secondary zone: its settings, the data being served and its timers. The query
+// path reads only data and expired, both atomics; everything else is the engine's.
 type Zone struct {
 	Origin   string
 	settings Settings
 
-	data     atomic.Pointer[zone.Zone] // nil until the first transfer succeeds
-	checked  atomic.Int64              // unix nanoseconds of the last SOA check
-	attempts atomic.Int64              // transfers tried, good or bad
-	lastErr  atomic.Pointer[string]    // why the last transfer failed; nil after a success
+	data    atomic.Pointer[zone.Zone] // nil until loaded from disk or transferred
+	expired atomic.Bool               // EXPIRE passed without a successful check: answer SERVFAIL
 
-	kick  chan struct{} // a buffered slot: many requests for a check while one runs make one more
-	force atomic.Bool   // the next run transfers without comparing serials
+	mu          sync.Mutex // guards what follows
+	peers       []*peerState
+	preferred   netip.Addr // the sender of the last NOTIFY, tried first by the next refresh
+	retrying    bool       // the last refresh failed
+	loaded      bool       // the load event ran (from disk or found nothing)
+	bootBackoff time.Duration
+	refreshAt   time.Time
+	expireAt    time.Time // zero while there is no data
+	lastCheck   time.Time // last SOA check that got an answer
+	lastSuccess time.Time // last transfer or up-to-date check
+	lastErr     string
+	lastXfr     TransferInfo
+	attempts    int64
+	flushing    bool // a goroutine is writing the zone to disk
+	flushAgain  bool // and the data changed meanwhile
+
+	// Scheduling, guarded by the engine's mu.
+	due     [numEvents]time.Time
+	running bool
+	queued  bool
 }
 
-// Data returns the snapshot being served, or nil before the first transfer. It never blocks.
+// TransferInfo describes the last successful transfer.
+type TransferInfo struct {
+	At       time.Time
+	Peer     string
+	Type     string // "axfr" or "ixfr"
+	Serial   uint32
+	Records  int
+	Bytes    int64
+	Duration time.Duration
+}
+
+func newZone(origin string, s Settings) *Zone {
+	z := &Zone{Origin: origin, settings: s, bootBackoff: bootstrapFirst}
+	for _, p := range s.Peers {
+		z.peers = append(z.peers, &peerState{Peer: p})
+	}
+	return z
+}
+
+// Data returns the snapshot being served, or nil before the first load. It never blocks.
 func (z *Zone) Data() *zone.Zone { return z.data.Load() }
+
+// Expired reports whether the zone's EXPIRE timer ran out: it must answer SERVFAIL.
+func (z *Zone) Expired() bool { return z.expired.Load() }
 
 // Settings returns what the zone was configured with.
 func (z *Zone) Settings() Settings { return z.settings }
 
-// Check asks for an SOA check as soon as possible. Requests made while one is pending or
-// running coalesce into one.
-func (z *Zone) Check() {
-	select {
-	case z.kick <- struct{}{}:
-	default:
-	}
-}
-
-// Force asks for a full transfer as soon as possible, whatever the serials say: the on-demand
-// transfer an operator uses after fixing a primary by hand.
-func (z *Zone) Force() {
-	z.force.Store(true)
-	z.Check()
-}
-
-// Attempts is the number of transfers tried so far, successful or not.
-func (z *Zone) Attempts() int64 { return z.attempts.Load() }
-
-// LastError is why the last transfer failed, or "" when it succeeded or none was tried.
-func (z *Zone) LastError() string {
-	if p := z.lastErr.Load(); p != nil {
-		return *p
-	}
-	return ""
-}
-
-func (z *Zone) setChecked(t time.Time) { z.checked.Store(t.UnixNano()) }
-
-// refreshInterval is the configured refresh, or else the SOA REFRESH.
-func (z *Zone) refreshInterval() time.Duration {
-	if z.settings.Refresh > 0 {
-		return z.settings.Refresh
-	}
-	if d := z.Data(); d != nil {
-		return max(time.Duration(d.SOA().Refresh)*time.Second, minInterval)
-	}
-	return minInterval
-}
-
-// retryInterval is the SOA RETRY, never longer than the refresh interval.
-func (z *Zone) retryInterval() time.Duration {
-	r := z.refreshInterval()
-	if d := z.Data(); d != nil {
-		r = min(r, time.Duration(d.SOA().Retry)*time.Second)
-	}
-	return max(r, minInterval)
-}
+// SetData serves d at once. Tests use it to serve a zone without a primary.
+func (z *Zone) SetData(d *zone.Zone) { z.data.Store(d) }
 
 // IsPeer reports whether addr is one of the zone's primaries.
 func (z *Zone) IsPeer(addr netip.Addr) bool {
 	for _, p := range z.settings.Peers {
-		if ap, err := netip.ParseAddrPort(p.Addr); err == nil && ap.Addr().Unmap() == addr {
+		if p.IP() == addr {
 			return true
 		}
 	}
 	return false
 }
 
-// SetData serves d at once, as a successful transfer would. Startup uses it for the copy saved on
-// disk; tests use it to serve a zone without a primary.
-func (z *Zone) SetData(d *zone.Zone) { z.data.Store(d) }
+// PeerKey returns the TSIG key name configured for the peer at addr ("" for none), and whether
+// addr is a peer at all.
+func (z *Zone) PeerKey(addr netip.Addr) (string, bool) {
+	for _, p := range z.settings.Peers {
+		if p.IP() == addr {
+			if p.Key == nil {
+				return "", true
+			}
+			return p.Key.Name, true
+		}
+	}
+	return "", false
+}
+
+// ExpiresIn is the time left before the zone expires, for EDNS EXPIRE answers (RFC 7314 §3);
+// false when there is no data or the zone has expired.
+func (z *Zone) ExpiresIn(now time.Time) (time.Duration, bool) {
+	z.mu.Lock()
+	defer z.mu.Unlock()
+	if z.expireAt.IsZero() || z.expired.Load() {
+		return 0, false
+	}
+	return max(z.expireAt.Sub(now), 0), true
+}
+
+// Attempts is the number of transfers tried so far, successful or not.
+func (z *Zone) Attempts() int64 {
+	z.mu.Lock()
+	defer z.mu.Unlock()
+	return z.attempts
+}
+
+// LastError is why the last refresh or transfer failed, or "" when it succeeded.
+func (z *Zone) LastError() string {
+	z.mu.Lock()
+	defer z.mu.Unlock()
+	return z.lastErr
+}
+
+// adopt carries data, timers and peer health over from the zone of a previous instance (a
+// Corefile reload), so nothing is transferred again that is still fresh.
+func (z *Zone) adopt(old *Zone) {
+	old.mu.Lock()
+	defer old.mu.Unlock()
+	z.data.Store(old.data.Load())
+	z.expired.Store(old.expired.Load())
+	z.retrying, z.loaded = old.retrying, old.loaded
+	z.refreshAt, z.expireAt = old.refreshAt, old.expireAt
+	z.lastCheck, z.lastSuccess, z.lastErr, z.lastXfr = old.lastCheck, old.lastSuccess, old.lastErr, old.lastXfr
+	z.attempts = old.attempts
+	for _, p := range z.peers {
+		for _, q := range old.peers {
+			if q.Addr == p.Addr {
+				key := p.Key
+				*p = *q
+				p.Peer = Peer{Addr: q.Addr, Key: key, IXFR: p.IXFR}
+			}
+		}
+	}
+}

@@ -52,8 +52,9 @@ func TestAXFRFromBind(t *testing.T) {
 						tsig %s
 					}
 					tsig %s %s %s
+					dir %s
 				}
-			}`, port, bind.Addr, key, key, alg, secret))
+			}`, port, bind.Addr, key, key, alg, secret, t.TempDir()))
 
 			waitFor(t, 10*time.Second, "the zone to be transferred", func() bool { return serialAt(addr, "example.org") == 2026112601 })
 

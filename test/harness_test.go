@@ -107,10 +107,13 @@ func serialAt(addr, zone string) uint32 {
 
 // Bind is a BIND 9 named started by a test as a primary on a loopback port.
 type Bind struct {
-	Addr string // 127.0.0.1:port
-	Dir  string
-	cmd  *exec.Cmd
-	log  *os.File
+	Addr  string // 127.0.0.1:port
+	Dir   string
+	named string
+	conf  string
+	zones []string
+	cmd   *exec.Cmd
+	log   *os.File
 }
 
 // BindZone is a zone a Bind serves as primary.
@@ -178,21 +181,31 @@ logging { channel all { stderr; severity info; print-time yes; print-category ye
 		t.Fatal(err)
 	}
 
-	logf, err := os.Create(filepath.Join(dir, "named.log"))
+	b.named, b.conf = named, confPath
+	for _, z := range zones {
+		b.zones = append(b.zones, z.Name)
+	}
+	t.Cleanup(b.Stop)
+	b.Start(t)
+	return b
+}
+
+// Start starts named (again, after Stop) and waits until it serves its zones.
+func (b *Bind) Start(t testing.TB) {
+	t.Helper()
+	logf, err := os.OpenFile(filepath.Join(b.Dir, "named.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
 	if err != nil {
 		t.Fatal(err)
 	}
 	b.log = logf
-	b.cmd = exec.Command(named, "-g", "-c", confPath)
+	b.cmd = exec.Command(b.named, "-g", "-c", b.conf)
 	b.cmd.Stdout, b.cmd.Stderr = logf, logf
 	if err := b.cmd.Start(); err != nil {
 		t.Fatalf("starting named: %v", err)
 	}
-	t.Cleanup(b.Stop)
-	for _, z := range zones {
-		waitFor(t, 15*time.Second, "named to serve "+z.Name, func() bool { return serialAt(b.Addr, z.Name) != 0 })
+	for _, z := range b.zones {
+		waitFor(t, 15*time.Second, "named to serve "+z, func() bool { return serialAt(b.Addr, z) != 0 })
 	}
-	return b
 }
 
 // Stop kills named and waits for it to exit.
@@ -204,6 +217,20 @@ func (b *Bind) Stop() {
 	b.cmd.Wait()
 	b.cmd = nil
 	b.log.Close()
+}
+
+// Update sends a dynamic update (RFC 2136) to named with nsupdate, signed with the key (name →
+// "algorithm secret"); commands are nsupdate's, e.g. "update add x.example.org. 300 A 192.0.2.1".
+func (b *Bind) Update(t testing.TB, keyName, keySpec, zone string, commands ...string) {
+	t.Helper()
+	alg, secret, _ := strings.Cut(keySpec, " ")
+	host, port, _ := net.SplitHostPort(b.Addr)
+	script := fmt.Sprintf("server %s %s\nzone %s\n%s\nsend\n", host, port, zone, strings.Join(commands, "\n"))
+	cmd := exec.Command("nsupdate", "-y", alg+":"+keyName+":"+secret)
+	cmd.Stdin = strings.NewReader(script)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("nsupdate: %v\n%s\n%s", err, out, script)
+	}
 }
 
 // Log returns what named has logged so far.

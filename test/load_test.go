@@ -30,7 +30,7 @@ func TestLoadSizes(t *testing.T) {
 			port := freePort(t)
 			addr := fmt.Sprintf("127.0.0.1:%d", port)
 			start := time.Now()
-			startCoreDNS(t, fmt.Sprintf("%s:%d {\n bind 127.0.0.1\n cfsecondary {\n  peer %s\n }\n}\n", origin, port, primary.Addr))
+			startCoreDNS(t, fmt.Sprintf("%s:%d {\n bind 127.0.0.1\n cfsecondary {\n  peer %s\n  dir %s\n }\n}\n", origin, port, primary.Addr, t.TempDir()))
 			waitFor(t, 5*time.Minute, "the zone", func() bool { return serialAt(addr, origin) == 7 })
 			t.Logf("%d records served %s after start", n, time.Since(start).Round(time.Millisecond))
 

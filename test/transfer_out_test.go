@@ -29,8 +29,9 @@ func TestTransferOut(t *testing.T) {
 		}
 		cfsecondary {
 			peer %s
+			dir %s
 		}
-	}`, origin, port, primary.Addr))
+	}`, origin, port, primary.Addr, t.TempDir()))
 	waitFor(t, 10*time.Second, "the zone", func() bool { return serialAt(addr, origin) == 42 })
 
 	for _, signed := range []bool{false, true} {

@@ -29,6 +29,16 @@ type Options struct {
 	MaxUnsigned int              // unsigned messages allowed between signed ones, default 99 (RFC 8945 5.3.1)
 	Fudge       uint16           // default 300
 	Now         func() time.Time // clock for TSIG; default time.Now
+
+	// NoEDNS sends requests without an OPT record, for primaries that
+	// choke on EDNS. Without it every request carries an OPT (UDP size
+	// 1232) with an empty EXPIRE option (RFC 7314), and a FORMERR or
+	// NOTIMP answer without OPT is retried once without EDNS.
+	NoEDNS bool
+	// MaxIXFRRecords bounds the changes (deleted plus added records) an
+	// incremental IXFR answer may hold in memory; over it IXFR fails with
+	// ErrFallback, as an AXFR is then cheaper. 0: no limit.
+	MaxIXFRRecords int
 }
 
 func (o Options) withDefaults() Options {
@@ -62,6 +72,10 @@ type Result struct {
 	OutOfZone      int           // records dropped because their owner is not at/below the zone
 	OutOfZoneNames []string      // first few dropped owners, for the warning log
 	Duration       time.Duration // from dial to the final message
+	// Expire is the EDNS EXPIRE option of the first message (RFC 7314):
+	// the seconds until the primary's own copy expires (its SOA EXPIRE
+	// when it is the zone's origin). -1 when absent.
+	Expire int64
 }
 
 // AXFR transfers zone from p over TCP and streams its records into sink:
@@ -75,7 +89,15 @@ type Result struct {
 // the sink's error.
 func AXFR(ctx context.Context, p Peer, zone string, opt Options, sink Sink) (Result, error) {
 	start := time.Now()
-	res, err := axfr(ctx, p, zone, opt.withDefaults(), sink)
+	opt = opt.withDefaults()
+	var res Result
+	err := ednsRetry(opt, func(edns bool) error {
+		req := newRequest(zone, dns.TypeAXFR, edns)
+		s := newStream(zone, req.Id, nil, sink)
+		err := run(ctx, p, req, opt, s)
+		res = s.res
+		return err
+	})
 	res.Duration = time.Since(start)
 	if err != nil {
 		return res, fmt.Errorf("axfr from %s: %w", p.Addr, err)
@@ -83,22 +105,33 @@ func AXFR(ctx context.Context, p Peer, zone string, opt Options, sink Sink) (Res
 	return res, nil
 }
 
-func axfr(ctx context.Context, p Peer, zone string, opt Options, sink Sink) (Result, error) {
+// newRequest returns a query for zone and qtype, with an OPT record
+// asking for EXPIRE when edns is set.
+func newRequest(zone string, qtype uint16, edns bool) *dns.Msg {
+	req := new(dns.Msg)
+	req.Id = dns.Id()
+	req.Question = []dns.Question{{Name: strings.ToLower(dns.Fqdn(zone)), Qtype: qtype, Qclass: dns.ClassINET}}
+	if edns {
+		req.Extra = append(req.Extra, newOPT())
+	}
+	return req
+}
+
+// run sends req to p over TCP, signed with p's key, and feeds the answer's
+// messages to s until s has seen the end of the answer.
+func run(ctx context.Context, p Peer, req *dns.Msg, opt Options, s *stream) error {
 	ctx, cancel := context.WithTimeoutCause(ctx, opt.MaxDuration, fmt.Errorf("%w (%v)", ErrMaxDuration, opt.MaxDuration))
 	defer cancel()
 
-	req := new(dns.Msg)
-	req.Id = dns.Id()
-	req.Question = []dns.Question{{Name: strings.ToLower(dns.Fqdn(zone)), Qtype: dns.TypeAXFR, Qclass: dns.ClassINET}}
 	wire, verify, err := sign(req, p.Key, opt)
 	if err != nil {
-		return Result{}, err
+		return err
 	}
-	s := newStream(zone, req.Id, verify, sink)
+	s.id, s.verify = req.Id, verify
 
 	conn, err := dial(ctx, p.Addr, opt.DialTimeout)
 	if err != nil {
-		return Result{}, err
+		return err
 	}
 	defer conn.Close()
 	// Cancelling the context unblocks a pending read or write at once.
@@ -116,7 +149,7 @@ func axfr(ctx context.Context, p Peer, zone string, opt Options, sink Sink) (Res
 
 	conn.SetWriteDeadline(time.Now().Add(opt.IdleTimeout))
 	if err := writeMsg(conn, wire); err != nil {
-		return s.res, fail(fmt.Errorf("send request: %w", err))
+		return fail(fmt.Errorf("send request: %w", err))
 	}
 	r := bufio.NewReaderSize(conn, 64<<10)
 	for {
@@ -125,28 +158,32 @@ func axfr(ctx context.Context, p Peer, zone string, opt Options, sink Sink) (Res
 		if err != nil {
 			switch {
 			case ctx.Err() != nil:
-				return s.res, context.Cause(ctx)
+				return context.Cause(ctx)
 			case errors.Is(err, os.ErrDeadlineExceeded):
-				return s.res, fmt.Errorf("%w: no message for %v after %d messages: %w", ErrIdleTimeout, opt.IdleTimeout, s.res.Messages, err)
+				if s.lone() {
+					return s.loneSOA(fmt.Errorf("no message for %v", opt.IdleTimeout))
+				}
+				return fmt.Errorf("%w: no message for %v after %d messages: %w", ErrIdleTimeout, opt.IdleTimeout, s.res.Messages, err)
 			case errors.Is(err, io.EOF):
-				return s.res, s.truncated(nil)
+				return s.truncated(nil)
 			case errors.Is(err, errZeroLength):
-				return s.res, &ProtocolError{Msg: s.res.Messages + 1, Reason: err.Error()}
+				return &ProtocolError{Msg: s.res.Messages + 1, Reason: err.Error()}
 			}
-			return s.res, s.truncated(err)
+			return s.truncated(err)
 		}
 		done, err := s.add(msg)
 		if err != nil {
-			return s.res, fail(err)
+			return fail(err)
 		}
 		if done {
 			// why: an SOA identical to the first, alone at the end of a message, reads as the
 			// end even when a broken primary sends it mid-stream. A correct primary sends
 			// nothing after the end, so bytes already waiting mean the "end" was not one.
-			if r.Buffered() > 0 {
-				return s.res, &ProtocolError{Msg: s.res.Messages + 1, Reason: "data after the final SOA"}
+			// An IXFR found up to date reads no further.
+			if r.Buffered() > 0 && !s.stop {
+				return &ProtocolError{Msg: s.res.Messages + 1, Reason: "data after the final SOA"}
 			}
-			return s.res, nil
+			return nil
 		}
 	}
 }

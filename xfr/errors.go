@@ -64,6 +64,8 @@ func tsigRcode(c uint16) string {
 type RcodeError struct {
 	Rcode int
 	Msg   int // message number, from 1
+
+	edns bool // the response carried an OPT record
 }
 
 func (e *RcodeError) Error() string {

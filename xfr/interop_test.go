@@ -38,6 +38,14 @@ func (p md5Provider) Verify(msg []byte, t *dns.TSIG) error {
 // the request and signs every response message itself.
 // It returns the address and a count of requests it rejected.
 func startMiekg(t *testing.T, k *xfr.Key, records []dns.RR, perMsg int) (string, *atomic.Int32) {
+	return startMiekgWith(t, k, func(*dns.Msg) []dns.RR { return append(append([]dns.RR{}, records...), records[0]) }, perMsg)
+}
+
+// startMiekgWith is startMiekg for the answer (AXFR or IXFR) that answer
+// returns for a request, sent in messages of perMsg records with
+// dns.Transfer.Out. It also checks that signed requests carry our OPT
+// record, which miekg's TSIG check must accept before the TSIG RR.
+func startMiekgWith(t *testing.T, k *xfr.Key, answer func(r *dns.Msg) []dns.RR, perMsg int) (string, *atomic.Int32) {
 	var rejected atomic.Int32
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -60,7 +68,10 @@ func startMiekg(t *testing.T, k *xfr.Key, records []dns.RR, perMsg int) (string,
 			w.WriteMsg(m)
 			return
 		}
-		all := append(append([]dns.RR{}, records...), records[0])
+		if o := r.IsEdns0(); o == nil || o.UDPSize() != xfr.EDNSBufSize || len(o.Option) != 1 || o.Option[0].Option() != dns.EDNS0EXPIRE {
+			t.Errorf("request without our OPT record: %v", r)
+		}
+		all := answer(r)
 		ch := make(chan *dns.Envelope)
 		go func() {
 			defer close(ch)

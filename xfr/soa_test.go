@@ -51,12 +51,12 @@ func TestQuerySOA(t *testing.T) {
 			peer.Addr = srv.Addr
 			opt := quick
 			opt.DialTimeout = 300 * time.Millisecond
-			soa, err := xfr.QuerySOA(context.Background(), peer, "EXAMPLE.com", opt)
+			ans, err := xfr.QuerySOA(context.Background(), peer, "EXAMPLE.com", opt)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if soa.Serial != 777 {
-				t.Errorf("serial %d", soa.Serial)
+			if ans.SOA.Serial != 777 || ans.Expire != -1 {
+				t.Errorf("serial %d, expire %d", ans.SOA.Serial, ans.Expire)
 			}
 			if srv.SOAQueries() != tt.queries {
 				t.Errorf("server saw %d queries, want %d", srv.SOAQueries(), tt.queries)

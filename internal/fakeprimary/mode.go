@@ -36,10 +36,47 @@ type Mode struct {
 	UDPTruncate bool // answer SOA queries over UDP with TC=1 and no records
 	UDPDrop     bool // do not answer over UDP at all
 
+	// IXFR (RFC 1995). The framing and TSIG misbehaviours above apply to
+	// IXFR answers too, except MidSOA, which only AXFR-style answers get.
+	// OutOfZone records go in the additions of the first delta.
+	IXFR          IXFRMode
+	IXFRDropAfter int // close the connection after this many messages of an IXFR answer
+
+	// EDNS (RFC 6891, RFC 7314).
+	// Expire is put in an EXPIRE option in the first message of answers
+	// to queries that ask for it (SOA, AXFR, IXFR): 0 sends none (the
+	// default), > 0 that many seconds, ExpireZero (< 0) a value of 0.
+	Expire      int64
+	EDNSFormErr bool // answer FORMERR, without OPT and unsigned, to any query with an OPT record
+	EDNSNotImp  bool // the same with NOTIMP
+
 	// Handler, when set, answers every request that passed the TSIG
 	// check instead of the built-in logic.
 	Handler Handler
 }
+
+// ExpireZero as Mode.Expire sends an EXPIRE option of 0 seconds: a zone
+// that has expired on the primary.
+const ExpireZero int64 = -1
+
+// IXFRMode scripts the answers to IXFR queries.
+type IXFRMode int
+
+const (
+	// IXFRIncremental, the default, answers as RFC 1995 says: a single
+	// SOA when the client's serial is current (or newer), one delta per
+	// version since the client's when it is in the history, and the whole
+	// zone AXFR-style otherwise.
+	IXFRIncremental IXFRMode = iota
+	IXFRAXFRStyle            // always answer AXFR-style, even when the client is current
+	IXFRNotImp               // answer NOTIMP (AXFR still works)
+	IXFRFormErr              // answer FORMERR
+	IXFRRefused              // answer REFUSED
+	IXFREmpty                // answer NOERROR with no records
+	IXFRBrokenChain          // leave out the second delta (with one delta: end it past the current serial)
+	IXFRSingleSOA            // answer the single current SOA even though it is newer, then close the connection
+	IXFRCondensed            // one delta from the client's version straight to the current one (RFC 1995 §6)
+)
 
 // Handler scripts a response by hand. req is the parsed request; w writes
 // raw or packed (and optionally signed) messages. For TCP the connection is
@@ -54,7 +91,8 @@ type Option func(*Server)
 // TSIG error (BADKEY, BADSIG, BADTIME) as RFC 8945 5.3.2 says.
 func WithKey(k *xfr.Key) Option { return func(s *Server) { s.key = k } }
 
-// WithPerMessage sets how many records go in one AXFR message (default 100).
+// WithPerMessage sets how many records go in one message of an AXFR or
+// IXFR answer (default 100).
 func WithPerMessage(n int) Option { return func(s *Server) { s.perMsg = n } }
 
 // WithMode sets the initial Mode.

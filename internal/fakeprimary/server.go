@@ -1,8 +1,12 @@
 // Package fakeprimary is a scriptable primary DNS server for tests. It
-// serves SOA queries (UDP and TCP) and AXFR (TCP) of one zone on
-// 127.0.0.1, signs with TSIG, and can be told to misbehave in the ways a
-// secondary must survive: bad or missing signatures, broken SOA framing,
-// wrong IDs or questions, error rcodes, dropped or stalled connections.
+// serves SOA queries (UDP and TCP), AXFR and IXFR (TCP) of one zone on
+// 127.0.0.1, signs with TSIG, answers EDNS EXPIRE, sends NOTIFY, and can be
+// told to misbehave in the ways a secondary must survive: bad or missing
+// signatures, broken SOA framing, wrong IDs or questions, error rcodes,
+// dropped or stalled connections, broken IXFR delta chains, no EDNS.
+//
+// Every SetRecords keeps the previous version, so that IXFR queries get
+// one delta per version since the client's.
 //
 // Signing uses xfr.Signer and xfr.Verifier, the code the client verifies
 // with; the tests of package xfr also check it against miekg/dns.
@@ -32,13 +36,19 @@ type Server struct {
 	perMsg int
 
 	mu      sync.Mutex
-	records []dns.RR // SOA first
+	records []dns.RR   // SOA first
+	history [][]dns.RR // every version, oldest first, records last; never changed in place
 	mode    Mode
 	conns   map[net.Conn]struct{}
 	closed  bool
 
-	transfers atomic.Int64
-	queries   atomic.Int64
+	transfers   atomic.Int64
+	queries     atomic.Int64
+	axfrQueries atomic.Int64
+	ixfrQueries atomic.Int64
+	ixfrs       atomic.Int64 // IXFR answered incrementally or up to date
+	axfrStyle   atomic.Int64 // whole zones sent, to AXFR or IXFR
+	lastIXFR    atomic.Uint32
 
 	tcp  net.Listener
 	udp  net.PacketConn
@@ -68,6 +78,7 @@ func Start(t testing.TB, zone string, records []dns.RR, opts ...Option) *Server 
 		t.Fatalf("fakeprimary: %v", err)
 	}
 	s.records = rrs
+	s.history = [][]dns.RR{rrs}
 	if err := s.listen(); err != nil {
 		t.Fatalf("fakeprimary: %v", err)
 	}
@@ -140,7 +151,9 @@ func (s *Server) Close() {
 }
 
 // SetRecords replaces the zone, for example with one with a new serial.
-// Transfers already running go on with the old records.
+// Transfers already running go on with the old records. The previous
+// version stays in the history for IXFR, unless it has the same serial:
+// a version is known by its serial, so it is replaced.
 func (s *Server) SetRecords(rrs []dns.RR) {
 	out, err := s.order(rrs)
 	if err != nil {
@@ -148,9 +161,36 @@ func (s *Server) SetRecords(rrs []dns.RR) {
 		return
 	}
 	s.mu.Lock()
+	defer s.mu.Unlock()
+	keep := len(s.history)
+	if serialOf(s.records) == serialOf(out) {
+		keep--
+	}
+	s.history = append(s.history[:keep:keep], out)
 	s.records = out
+}
+
+// ClearHistory forgets the versions before the current one: IXFR queries
+// from older serials then get the zone AXFR-style.
+func (s *Server) ClearHistory() {
+	s.mu.Lock()
+	s.history = [][]dns.RR{s.records}
 	s.mu.Unlock()
 }
+
+// Serials returns the serials of the versions IXFR can answer from,
+// oldest first, the current one last.
+func (s *Server) Serials() []uint32 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]uint32, len(s.history))
+	for i, v := range s.history {
+		out[i] = serialOf(v)
+	}
+	return out
+}
+
+func serialOf(records []dns.RR) uint32 { return records[0].(*dns.SOA).Serial }
 
 // Records returns the zone, SOA first.
 func (s *Server) Records() []dns.RR {
@@ -177,13 +217,32 @@ func (s *Server) SetMode(m Mode) {
 // refused ones included.
 func (s *Server) Transfers() int { return int(s.transfers.Load()) }
 
+// AXFRQueries returns the number of AXFR requests received so far.
+func (s *Server) AXFRQueries() int { return int(s.axfrQueries.Load()) }
+
+// IXFRQueries returns the number of IXFR requests received so far, however
+// they were answered.
+func (s *Server) IXFRQueries() int { return int(s.ixfrQueries.Load()) }
+
+// IXFRs returns the number of IXFR requests answered incrementally or with
+// the single SOA that says "up to date".
+func (s *Server) IXFRs() int { return int(s.ixfrs.Load()) }
+
+// AXFRStyle returns the number of whole zones sent (or begun): answers to
+// AXFR requests and IXFR requests answered AXFR-style.
+func (s *Server) AXFRStyle() int { return int(s.axfrStyle.Load()) }
+
+// LastIXFRSerial returns the serial in the authority SOA of the last IXFR
+// request, 0 before any.
+func (s *Server) LastIXFRSerial() uint32 { return s.lastIXFR.Load() }
+
 // SOAQueries returns the number of SOA queries received so far.
 func (s *Server) SOAQueries() int { return int(s.queries.Load()) }
 
-func (s *Server) snapshot() (Mode, []dns.RR) {
+func (s *Server) snapshot() (Mode, [][]dns.RR) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.mode, s.records
+	return s.mode, s.history
 }
 
 func (s *Server) track(c net.Conn) bool {
@@ -258,13 +317,31 @@ func (s *Server) handle(w *Writer, raw []byte) bool {
 	if err := req.Unpack(raw); err != nil || len(req.Question) != 1 {
 		return false
 	}
-	mode, records := s.snapshot()
+	mode, history := s.snapshot()
+	records := history[len(history)-1]
 	q := req.Question[0]
 	switch q.Qtype {
-	case dns.TypeAXFR, dns.TypeIXFR:
+	case dns.TypeAXFR:
 		s.transfers.Add(1)
+		s.axfrQueries.Add(1)
+	case dns.TypeIXFR:
+		s.transfers.Add(1)
+		s.ixfrQueries.Add(1)
 	case dns.TypeSOA:
 		s.queries.Add(1)
+	}
+	if opt := req.IsEdns0(); opt != nil {
+		// A server from before EDNS: it rejects the query before looking
+		// at anything else, TSIG included, and knows no OPT to answer with.
+		switch {
+		case mode.EDNSFormErr:
+			w.reply(req, dns.RcodeFormatError)
+			return true
+		case mode.EDNSNotImp:
+			w.reply(req, dns.RcodeNotImplemented)
+			return true
+		}
+		w.edns(opt, mode.Expire)
 	}
 	if !s.authenticate(w, req, raw, mode) {
 		return true
@@ -291,6 +368,9 @@ func (s *Server) handle(w *Writer, raw []byte) bool {
 		if !w.TCP {
 			w.reply(req, dns.RcodeRefused)
 			return true
+		}
+		if q.Qtype == dns.TypeIXFR {
+			return s.ixfr(w, req, mode, history)
 		}
 		return s.transfer(w, req, mode, records)
 	case !dns.IsSubDomain(s.zone, q.Name):

@@ -26,12 +26,41 @@ type Writer struct {
 	n         int // messages written by WriteMsg
 	corruptAt int
 	closed    bool
+	ednsOn    bool   // the request had an OPT record: answer with one
+	expire    uint32 // EXPIRE option for the first message
+	expireOn  bool
+}
+
+// edns makes the answers carry an OPT record, as BIND's do: in every
+// message, with the EXPIRE option in the first only, and only when the
+// request asked for it and mode sets one.
+func (w *Writer) edns(req *dns.OPT, expire int64) {
+	w.ednsOn = true
+	if expire == 0 {
+		return
+	}
+	for _, o := range req.Option {
+		if o.Option() == dns.EDNS0EXPIRE {
+			w.expireOn = true
+			w.expire = uint32(max(expire, 0))
+		}
+	}
 }
 
 // WriteMsg packs m and sends it, signed when sign is true and the server
 // has a key; unsigned messages are fed to the signer so that the next
 // signature covers them.
+//
+// When the request had an OPT record, m gets one too unless it has one.
 func (w *Writer) WriteMsg(m *dns.Msg, sign bool) error {
+	if w.ednsOn && m.IsEdns0() == nil {
+		o := &dns.OPT{Hdr: dns.RR_Header{Name: ".", Rrtype: dns.TypeOPT}}
+		o.SetUDPSize(1232)
+		if w.expireOn && w.n == 0 {
+			o.Option = append(o.Option, &dns.EDNS0_EXPIRE{Code: dns.EDNS0EXPIRE, Expire: w.expire})
+		}
+		m.Extra = append(m.Extra, o)
+	}
 	wire, err := m.Pack()
 	if err != nil {
 		return err

@@ -1,0 +1,77 @@
+package engine
+
+import (
+	"net/netip"
+	"time"
+
+	"github.com/cfsecondary/cfsecondary/store"
+)
+
+var netipZero netip.Addr
+
+// flush writes the zone and its timers to disk after a change, in a goroutine of its own: a
+// large zone takes a second or two to write, and a NOTIFY for the next change must not wait for
+// that. Changes made while a write runs coalesce into one more write.
+func (e *Engine) flush(z *Zone) {
+	if z.settings.Store == nil {
+		return
+	}
+	z.mu.Lock()
+	if z.flushing {
+		z.flushAgain = true
+		z.mu.Unlock()
+		return
+	}
+	z.flushing = true
+	z.mu.Unlock()
+	e.wg.Add(1)
+	go func() {
+		defer e.wg.Done()
+		for {
+			data := z.Data()
+			if err := z.settings.Store.SaveZone(data); err != nil {
+				log.Errorf("zone %s: saving serial %d to disk failed: %v", z.Origin, data.Serial(), err)
+			}
+			e.saveState(z)
+			z.mu.Lock()
+			if !z.flushAgain {
+				z.flushing = false
+				z.mu.Unlock()
+				return
+			}
+			z.flushAgain = false
+			z.mu.Unlock()
+		}
+	}()
+}
+
+// saveState writes the zone's timers, so a restart resumes them instead of starting afresh.
+func (e *Engine) saveState(z *Zone) {
+	st := z.settings.Store
+	data := z.Data()
+	if st == nil || data == nil {
+		return
+	}
+	z.mu.Lock()
+	s := store.State{
+		Zone:        z.Origin,
+		Serial:      data.Serial(),
+		Peer:        z.lastXfr.Peer,
+		LastCheck:   z.lastCheck,
+		LastSuccess: z.lastSuccess,
+		ExpireAt:    z.expireAt,
+		NextRefresh: z.refreshAt,
+	}
+	z.mu.Unlock()
+	if err := st.SaveState(s); err != nil {
+		log.Errorf("zone %s: saving its timers failed: %v", z.Origin, err)
+	}
+}
+
+// stateTime is how a zero time reads in logs.
+func stateTime(t time.Time) string {
+	if t.IsZero() {
+		return "never"
+	}
+	return t.Format(time.RFC3339)
+}
