@@ -99,7 +99,14 @@ func expireOPT(req *dns.OPT, z *servedZone) *dns.OPT {
 // dropped) and logged, and starts no work (§3.10).
 func (s *Secondary) notify(w dns.ResponseWriter, r *dns.Msg, z *servedZone) (int, error) {
 	from := remoteAddr(w)
-	if reason := z.refuseNotify(w, r, from); reason != "" {
+	if t := r.IsTsig(); t != nil {
+		if err := w.TsigStatus(); err != nil {
+			log.Warningf("zone %s: NOTIFY from %s refused: TSIG %s: %v", z.Origin, from, t.Hdr.Name, err)
+			writeTsigError(w, r, t, err)
+			return dns.RcodeSuccess, nil
+		}
+	}
+	if reason := z.refuseNotify(r, from); reason != "" {
 		log.Warningf("zone %s: NOTIFY from %s refused: %s", z.Origin, from, reason)
 		if z.notify.Drop {
 			return dns.RcodeSuccess, nil // nothing written and nothing to write
@@ -135,7 +142,7 @@ func (s *Secondary) notify(w dns.ResponseWriter, r *dns.Msg, z *servedZone) (int
 }
 
 // refuseNotify says why a NOTIFY must be refused, or "" to accept it.
-func (z *servedZone) refuseNotify(w dns.ResponseWriter, r *dns.Msg, from netip.Addr) string {
+func (z *servedZone) refuseNotify(r *dns.Msg, from netip.Addr) string {
 	if len(r.Question) != 1 || r.Question[0].Qtype != dns.TypeSOA {
 		return "the question is not the zone's SOA"
 	}
@@ -148,11 +155,6 @@ func (z *servedZone) refuseNotify(w dns.ResponseWriter, r *dns.Msg, from netip.A
 		return "not a primary of the zone, nor in notify-from"
 	}
 	t := r.IsTsig()
-	if t != nil {
-		if err := w.TsigStatus(); err != nil {
-			return fmt.Sprintf("TSIG %s: %v", t.Hdr.Name, err)
-		}
-	}
 	if z.notify.RequireTSIG && isPeer && keyName != "" {
 		if t == nil {
 			return "not TSIG-signed, and notify-require-tsig is set"
@@ -162,6 +164,28 @@ func (z *servedZone) refuseNotify(w dns.ResponseWriter, r *dns.Msg, from netip.A
 		}
 	}
 	return ""
+}
+
+// writeTsigError answers a request whose TSIG did not verify as RFC 8945 §5.2 says: NOTAUTH,
+// with the TSIG error (BADKEY, BADSIG, BADTIME) and no MAC. It is written raw, because the
+// server would otherwise sign it.
+func writeTsigError(w dns.ResponseWriter, r *dns.Msg, t *dns.TSIG, err error) {
+	code := uint16(dns.RcodeBadSig)
+	switch err {
+	case dns.ErrSecret, dns.ErrKeyAlg:
+		code = dns.RcodeBadKey
+	case dns.ErrTime:
+		code = dns.RcodeBadTime
+	}
+	m := new(dns.Msg)
+	m.SetRcode(r, dns.RcodeNotAuth)
+	m.Extra = []dns.RR{&dns.TSIG{
+		Hdr:       dns.RR_Header{Name: t.Hdr.Name, Rrtype: dns.TypeTSIG, Class: dns.ClassANY},
+		Algorithm: t.Algorithm, TimeSigned: t.TimeSigned, Fudge: t.Fudge, OrigId: r.Id, Error: code,
+	}}
+	if wire, err := m.Pack(); err == nil {
+		w.Write(wire)
+	}
 }
 
 // writeServfail answers SERVFAIL with an Extended DNS Error (RFC 8914) when the client speaks

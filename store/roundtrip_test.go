@@ -174,6 +174,7 @@ func TestRoundTrip(t *testing.T) {
 	}{
 		{"rich", "example.org.", richRRs},
 		{"rich, escaped origin", `We\.ird\032Zone.example.`, richRRs},
+		{"rich, origin with a blank", `a\ b.Example.`, richRRs},
 		{"root", ".", richRRs},
 		{"big", "example.com.", func(t testing.TB, origin string) []dns.RR { return bigRRs(origin, 7, 5000) }},
 		{"soa only", "example.net.", func(t testing.TB, origin string) []dns.RR {
@@ -234,6 +235,7 @@ func TestNamedCheckzone(t *testing.T) {
 	}{
 		{"example.org.", richRRs(t, "example.org.")},
 		{`We\.ird\032Zone.example.`, richRRs(t, `We\.ird\032Zone.example.`)},
+		{`a\ b.Example.`, richRRs(t, `a\ b.Example.`)},
 		{"example.com.", bigRRs("example.com.", 7, 2000)},
 	} {
 		t.Run(tc.origin, func(t *testing.T) {

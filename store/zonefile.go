@@ -107,28 +107,35 @@ func readTrailer(f *os.File, size int64) (trailer, error) {
 	if i < 0 {
 		return trailer{}, errors.New("no trailer line: truncated")
 	}
+	start := size - n + int64(i) + 1
 	last := string(tail[i+1 : n-1])
 	rest, ok := strings.CutPrefix(last, trailerPrefix)
 	if !ok {
 		return trailer{}, fmt.Errorf("last line is not the trailer (%q): truncated", clip(last))
 	}
-	f6 := strings.Fields(rest)
+	// The zone name may hold escaped blanks ("a\ b."): take the fixed
+	// fields from the right.
 	bad := func() (trailer, error) { return trailer{}, fmt.Errorf("malformed trailer %q", clip(last)) }
-	if len(f6) != 7 || f6[1] != "serial" || f6[3] != "records" || f6[5] != "crc32c" {
+	i = strings.LastIndex(rest, " serial ")
+	if i <= 0 {
 		return bad()
 	}
-	serial, err1 := strconv.ParseUint(f6[2], 10, 32)
-	records, err2 := strconv.ParseUint(f6[4], 10, 31)
-	crc, err3 := strconv.ParseUint(f6[6], 16, 32)
+	name, fs := rest[:i], strings.Fields(rest[i:])
+	if len(fs) != 6 || fs[0] != "serial" || fs[2] != "records" || fs[4] != "crc32c" {
+		return bad()
+	}
+	serial, err1 := strconv.ParseUint(fs[1], 10, 32)
+	records, err2 := strconv.ParseUint(fs[3], 10, 31)
+	crc, err3 := strconv.ParseUint(fs[5], 16, 32)
 	if err1 != nil || err2 != nil || err3 != nil {
 		return bad()
 	}
 	return trailer{
-		origin:  f6[0],
+		origin:  name,
 		serial:  uint32(serial),
 		records: int(records),
 		crc:     uint32(crc),
-		offset:  size - n + int64(i) + 1,
+		offset:  start,
 	}, nil
 }
 

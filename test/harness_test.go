@@ -3,6 +3,7 @@
 package test
 
 import (
+	"encoding/base64"
 	"fmt"
 	"net"
 	"os"
@@ -238,3 +239,5 @@ func (b *Bind) Log() string {
 	data, _ := os.ReadFile(filepath.Join(b.Dir, "named.log"))
 	return string(data)
 }
+
+func encodeSecret(b []byte) string { return base64.StdEncoding.EncodeToString(b) }

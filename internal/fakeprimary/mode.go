@@ -95,5 +95,9 @@ func WithKey(k *xfr.Key) Option { return func(s *Server) { s.key = k } }
 // IXFR answer (default 100).
 func WithPerMessage(n int) Option { return func(s *Server) { s.perMsg = n } }
 
+// WithIP makes the server listen on another loopback address than 127.0.0.1 (127.0.0.2, …),
+// so that tests can tell primaries apart by address, as NOTIFY handling does.
+func WithIP(ip string) Option { return func(s *Server) { s.ip = ip } }
+
 // WithMode sets the initial Mode.
 func WithMode(m Mode) Option { return func(s *Server) { s.mode = m } }

@@ -34,6 +34,7 @@ type Server struct {
 	zone   string
 	key    *xfr.Key
 	perMsg int
+	ip     string // listen address; "" for 127.0.0.1
 
 	mu      sync.Mutex
 	records []dns.RR   // SOA first
@@ -94,7 +95,11 @@ func Start(t testing.TB, zone string, records []dns.RR, opts ...Option) *Server 
 func (s *Server) listen() error {
 	var last error
 	for range 20 {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
+		ip := s.ip
+		if ip == "" {
+			ip = "127.0.0.1"
+		}
+		l, err := net.Listen("tcp", net.JoinHostPort(ip, "0"))
 		if err != nil {
 			return err
 		}
