@@ -28,7 +28,21 @@ type Config struct {
 	Dir     string             // where zones and their timers are kept; "" for the default
 	Notify  NotifyPolicy
 	Workers int // zones refreshed or transferred at once; 0 for the default
+	Alerts  AlertConfig
+	API     APIConfig
 	Fall    fall.F
+}
+
+// AlertConfig says where alerts are delivered besides the log and the metrics.
+type AlertConfig struct {
+	Webhook string // URL the alerts are POSTed to as JSON; "" for none
+	Secret  string // signs each delivery (an HMAC-SHA256 header) when not ""
+}
+
+// APIConfig is the admin HTTP API and status page.
+type APIConfig struct {
+	Addr  string // host:port to listen on; "" for none
+	Token string // bearer token; required unless Addr is a loopback address
 }
 
 // NotifyPolicy says whose NOTIFYs are acted on (RFC 1996 §3.10: only a zone's primaries), like

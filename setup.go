@@ -3,6 +3,9 @@ package cfsecondary
 import (
 	"encoding/base64"
 	"fmt"
+	"net"
+	"net/netip"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -332,6 +335,37 @@ func parseBlock(c *caddy.Controller) (Config, error) {
 			cfg.Workers = n
 			if c.NextArg() {
 				return cfg, c.ArgErr()
+			}
+
+		case "webhook":
+			args := c.RemainingArgs()
+			if len(args) < 1 || len(args) > 2 {
+				return cfg, c.Errf("webhook wants URL [SECRET], got %d arguments", len(args))
+			}
+			u, err := url.Parse(args[0])
+			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+				return cfg, c.Errf("webhook: bad URL %q: want http:// or https://", args[0])
+			}
+			cfg.Alerts.Webhook = args[0]
+			if len(args) == 2 {
+				cfg.Alerts.Secret = args[1]
+			}
+
+		case "api":
+			args := c.RemainingArgs()
+			if len(args) < 1 || len(args) > 2 {
+				return cfg, c.Errf("api wants ADDRESS [TOKEN], got %d arguments", len(args))
+			}
+			host, port, err := net.SplitHostPort(args[0])
+			if n, perr := strconv.Atoi(port); err != nil || perr != nil || n < 0 || n > 65535 {
+				return cfg, c.Errf("api: bad address %q: want HOST:PORT", args[0])
+			}
+			cfg.API.Addr = args[0]
+			if len(args) == 2 {
+				cfg.API.Token = args[1]
+			}
+			if ip, err := netip.ParseAddr(host); (err != nil || !ip.IsLoopback()) && cfg.API.Token == "" {
+				return cfg, c.Errf("api: listening on %s, beyond loopback, needs a TOKEN", args[0])
 			}
 
 		case "fallthrough":

@@ -155,6 +155,8 @@ func TestParse(t *testing.T) {
 				notify-refused drop
 				notify-rate 20
 				transfers-in 4
+				webhook https://hooks.example.net/dns s3cret
+				api 0.0.0.0:8053 t0ken
 			}`,
 			check: func(t *testing.T, cfgs []Config) {
 				cfg := cfgs[0]
@@ -171,6 +173,9 @@ func TestParse(t *testing.T) {
 				}
 				if !n.RequireTSIG || !n.Drop || n.Rate != 20 || cfg.Workers != 4 {
 					t.Errorf("notify = %+v, workers %d", n, cfg.Workers)
+				}
+				if cfg.Alerts != (AlertConfig{Webhook: "https://hooks.example.net/dns", Secret: "s3cret"}) || cfg.API != (APIConfig{Addr: "0.0.0.0:8053", Token: "t0ken"}) {
+					t.Errorf("alerts %+v, api %+v", cfg.Alerts, cfg.API)
 				}
 			},
 		},
@@ -236,6 +241,10 @@ func TestParse(t *testing.T) {
 		{name: "bad timer", keys: []string{"example.org."}, input: "cfsecondary {\n peer 192.0.2.1\n min-retry-time often\n}", wantErr: `Testfile:3 - Error during parsing: min-retry-time: bad duration "often"`},
 		{name: "min above max", keys: []string{"example.org."}, input: "cfsecondary {\n peer 192.0.2.1\n min-refresh-time 2h\n max-refresh-time 1h\n}", wantErr: "Testfile:5 - Error during parsing: min-refresh-time 2h0m0s is more than max-refresh-time 1h0m0s"},
 		{name: "dir without path", keys: []string{"example.org."}, input: "cfsecondary {\n peer 192.0.2.1\n dir\n}", wantErr: "Testfile:3 - Error during parsing: Wrong argument count"},
+		{name: "webhook without URL", keys: []string{"example.org."}, input: "cfsecondary {\n peer 192.0.2.1\n webhook\n}", wantErr: "Testfile:3 - Error during parsing: webhook wants URL [SECRET], got 0 arguments"},
+		{name: "bad webhook URL", keys: []string{"example.org."}, input: "cfsecondary {\n peer 192.0.2.1\n webhook ftp://x\n}", wantErr: `Testfile:3 - Error during parsing: webhook: bad URL "ftp://x"`},
+		{name: "bad api address", keys: []string{"example.org."}, input: "cfsecondary {\n peer 192.0.2.1\n api localhost\n}", wantErr: `Testfile:3 - Error during parsing: api: bad address "localhost"`},
+		{name: "api beyond loopback without token", keys: []string{"example.org."}, input: "cfsecondary {\n peer 192.0.2.1\n api 0.0.0.0:8053\n}", wantErr: "Testfile:3 - Error during parsing: api: listening on 0.0.0.0:8053, beyond loopback, needs a TOKEN"},
 		{name: "bad transfer timeout", keys: []string{"example.org."}, input: "cfsecondary {\n peer 192.0.2.1\n transfer-timeout 1s 2s 3s\n}", wantErr: "transfer-timeout wants IDLE [MAX], got 3 arguments"},
 	}
 	for _, tc := range tests {

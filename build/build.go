@@ -18,6 +18,7 @@ import (
 	_ "github.com/coredns/coredns/plugin/health"
 	_ "github.com/coredns/coredns/plugin/log"
 	_ "github.com/coredns/coredns/plugin/metrics"
+	_ "github.com/coredns/coredns/plugin/pprof"
 	_ "github.com/coredns/coredns/plugin/ready"
 	_ "github.com/coredns/coredns/plugin/reload"
 	_ "github.com/coredns/coredns/plugin/secondary"
@@ -37,6 +38,7 @@ var Directives = []string{
 	"bind",
 	"ready",
 	"health",
+	"pprof",
 	"prometheus",
 	"errors",
 	"log",

@@ -37,7 +37,8 @@ const DefaultWorkers = 10
 
 // Engine schedules the zones' events and runs them.
 type Engine struct {
-	workers int
+	workers  int
+	observer Observer
 
 	mu      sync.Mutex // guards the schedule: the heap and every zone's due/running/queued
 	zones   map[string]*Zone

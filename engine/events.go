@@ -76,6 +76,7 @@ func (e *Engine) expire(z *Zone) {
 	}
 	z.expired.Store(true)
 	log.Errorf("zone %s: expired: no primary answered since %s; answering SERVFAIL until a transfer succeeds", z.Origin, at.Format(time.RFC3339))
+	e.emit(z, Event{Kind: EventExpired})
 	e.schedule(z, evRefresh, now)
 }
 
@@ -104,13 +105,20 @@ func (e *Engine) refresh(ctx context.Context, z *Zone, force bool) {
 			if err != nil {
 				err = fmt.Errorf("SOA check of %s: %w", p.Addr, err)
 				e.peerFailed(z, p, err)
+				e.emit(z, Event{Kind: EventCheckFailed, Peer: p.Addr, Err: err})
+				if w := warningFor(err); w != "" {
+					e.emit(z, Event{Kind: EventWarning, Peer: p.Addr, Warning: w, Err: err})
+				}
 				errs = append(errs, err)
 				continue
 			}
 			e.peerAnswered(z, p)
+			e.emit(z, Event{Kind: EventCheck, Peer: p.Addr, Serial: ans.SOA.Serial})
 			if !SerialNewer(ans.SOA.Serial, data.Serial()) {
 				if SerialNewer(data.Serial(), ans.SOA.Serial) {
 					log.Warningf("zone %s: %s has serial %d, older than the %d served", z.Origin, p.Addr, ans.SOA.Serial, data.Serial())
+					e.emit(z, Event{Kind: EventWarning, Peer: p.Addr, Serial: ans.SOA.Serial, Warning: WarnSerialBackwards,
+						Err: fmt.Errorf("serial %d is older than the %d served", ans.SOA.Serial, data.Serial())})
 				}
 				e.upToDate(z, data, ans.Expire)
 				return
@@ -130,7 +138,9 @@ func (e *Engine) refresh(ctx context.Context, z *Zone, force bool) {
 	if ctx.Err() != nil {
 		return
 	}
-	e.failed(z, errors.Join(errs...))
+	err := errors.Join(errs...)
+	e.failed(z, err)
+	e.emit(z, Event{Kind: EventRefreshFailed, Err: err})
 }
 
 // upToDate records a check that found the data current: the refresh timer restarts and the

@@ -2,7 +2,6 @@ package engine
 
 import (
 	"net/netip"
-	"time"
 
 	"github.com/cfsecondary/cfsecondary/store"
 )
@@ -66,12 +65,4 @@ func (e *Engine) saveState(z *Zone) {
 	if err := st.SaveState(s); err != nil {
 		log.Errorf("zone %s: saving its timers failed: %v", z.Origin, err)
 	}
-}
-
-// stateTime is how a zero time reads in logs.
-func stateTime(t time.Time) string {
-	if t.IsZero() {
-		return "never"
-	}
-	return t.Format(time.RFC3339)
 }

@@ -64,6 +64,12 @@ func (e *Engine) transfer(ctx context.Context, z *Zone, p *peerState, incrementa
 		z.lastErr = err.Error()
 		z.mu.Unlock()
 		log.Errorf("zone %s: %s from %s failed, keeping the data served: %v", z.Origin, kind, p.Addr, err)
+		e.emit(z, Event{Kind: EventTransferFailed, Peer: p.Addr, Type: kind, Bytes: res.Bytes, Duration: time.Since(start), Err: err})
+		if w := warningFor(err); w != "" {
+			e.emit(z, Event{Kind: EventWarning, Peer: p.Addr, Warning: w, Err: err})
+		} else if cur != nil && nz != nil && SerialNewer(cur.Serial(), nz.Serial()) {
+			e.emit(z, Event{Kind: EventWarning, Peer: p.Addr, Serial: nz.Serial(), Warning: WarnSerialBackwards, Err: err})
+		}
 		return err
 	}
 
@@ -90,7 +96,10 @@ func (e *Engine) transfer(ctx context.Context, z *Zone, p *peerState, incrementa
 
 	if res.OutOfZone > 0 {
 		log.Warningf("zone %s: transfer from %s: dropped %d records outside the zone (e.g. %v)", z.Origin, p.Addr, res.OutOfZone, res.OutOfZoneNames)
+		e.emit(z, Event{Kind: EventWarning, Peer: p.Addr, Serial: nz.Serial(), Warning: WarnOutOfZone, Records: res.OutOfZone,
+			Err: fmt.Errorf("dropped %d records outside the zone, e.g. %v", res.OutOfZone, res.OutOfZoneNames)})
 	}
+	e.emit(z, Event{Kind: EventTransfer, Peer: p.Addr, Serial: nz.Serial(), Type: kind, Records: nz.Len(), Bytes: res.Bytes, Duration: info.Duration})
 	log.Infof("zone %s: transferred serial %d from %s by %s: %d records now, %d bytes in %s", z.Origin, nz.Serial(), p.Addr, kind, nz.Len(), res.Bytes, info.Duration.Round(time.Millisecond))
 	e.schedule(z, evRefresh, refreshAt)
 	e.unschedule(z, evExpire)

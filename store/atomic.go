@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 )
 
 // A file is replaced the way every crash-safe store does it: the new
@@ -30,13 +31,30 @@ const bufSize = 1 << 20
 // synced, "renamed" after the rename and before the directory sync.
 var hook func(point string)
 
+// inflight holds the temp files being written in this process, which
+// removeTemps must leave alone; tempMu makes creating and registering one
+// atomic with respect to removeTemps.
+var (
+	tempMu   sync.Mutex
+	inflight = map[string]bool{}
+)
+
 // writeFile replaces dir/name with what fill writes, atomically.
 func writeFile(dir, name string, fill func(w *bufio.Writer) error) (err error) {
+	tempMu.Lock()
 	f, err := os.CreateTemp(dir, "."+name+tmpMark+"*")
 	if err != nil {
+		tempMu.Unlock()
 		return fmt.Errorf("store: %v", err)
 	}
 	tmp := f.Name()
+	inflight[tmp] = true
+	tempMu.Unlock()
+	defer func() {
+		tempMu.Lock()
+		delete(inflight, tmp)
+		tempMu.Unlock()
+	}()
 	defer func() {
 		if err != nil {
 			f.Close()
@@ -101,10 +119,12 @@ func syncDir(dir string) error {
 	return nil
 }
 
-// removeTemps deletes temp files a crash left in dir. A directory belongs
-// to one running server: a save in progress elsewhere would lose its temp
-// file and fail (safely: its target is untouched).
+// removeTemps deletes temp files a crash left in dir, but not those this
+// process is writing. A save in progress in another process would lose its
+// temp file and fail (safely: its target is untouched).
 func removeTemps(dir string) error {
+	tempMu.Lock()
+	defer tempMu.Unlock()
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return fmt.Errorf("store: %v", err)
@@ -112,8 +132,9 @@ func removeTemps(dir string) error {
 	var errs []error
 	for _, e := range entries {
 		n := e.Name()
-		if strings.HasPrefix(n, ".") && strings.Contains(n, tmpMark) && e.Type().IsRegular() {
-			if err := os.Remove(filepath.Join(dir, n)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		p := filepath.Join(dir, n)
+		if strings.HasPrefix(n, ".") && strings.Contains(n, tmpMark) && e.Type().IsRegular() && !inflight[p] {
+			if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
 				errs = append(errs, err)
 			}
 		}

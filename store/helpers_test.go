@@ -35,7 +35,7 @@ func bigRRs(origin string, serial uint32, n int) []dns.RR {
 		case 5:
 			rrs = append(rrs,
 				&dns.A{Hdr: hdr(host, dns.TypeA), A: ip4(i)},
-				&dns.AAAA{Hdr: hdr(host, dns.TypeAAAA), AAAA: net.ParseIP(fmt.Sprintf("2001:db8::%x", i))})
+				&dns.AAAA{Hdr: hdr(host, dns.TypeAAAA), AAAA: net.ParseIP(fmt.Sprintf("2001:db8::%x:%x", i>>16, i&0xffff))})
 		case 6:
 			rrs = append(rrs, &dns.TXT{Hdr: hdr(host, dns.TypeTXT), Txt: []string{fmt.Sprintf("v=spf1 ip4:10.0.%d.0/24 -all", i%256)}})
 		case 7:

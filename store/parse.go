@@ -16,10 +16,9 @@ import (
 
 // Loading is dominated by dns.ZoneParser (about 1.1 µs per RR on one core,
 // a little more than zone.Builder takes), and serving after a restart
-// waits for it. Our files
-// hold exactly one RR per line with absolute names, TTL and class, and
-// never a parenthesis that spans lines, so any run of whole lines parses on
-// its own: the body is cut into chunks at newlines, parsed by one
+// waits for it. Our files hold exactly one RR per line with absolute names,
+// TTL and class, and never a parenthesis that spans lines, so any run of
+// whole lines parses on its own: the body is cut into chunks at newlines, parsed by one
 // ZoneParser each on all cores, and handed to the Builder in file order.
 // A line that would need its predecessor (a blank owner, a record spread
 // over lines) cannot come from our writer and fails to parse, which makes

@@ -37,24 +37,31 @@ var (
 )
 
 // Store is a directory of saved zones. Its methods are safe for concurrent
-// use; calls about one zone are serialised.
+// use; calls about one zone are serialised, across all the Stores of the
+// process that use the same directory (a CoreDNS reload opens a new one
+// while the old one may still be saving).
 type Store struct {
-	dir string
-
-	mu    sync.Mutex
-	zones map[string]*sync.Mutex // by base name
+	dir string // absolute: temp files and locks are known by their path
 }
+
+// fileLocks holds a *sync.Mutex per zone file (absolute path without the
+// extension), for Store.lock.
+var fileLocks sync.Map
 
 // Open returns the store in dir, creating the directory (0755) if needed.
 // It fails if dir cannot be created or written to, and removes temp files
-// left by a crash. One running server should use a directory: Open removes
-// the temp file of a save in progress in another process (which then fails
-// without harm).
+// left by a crash, but not those of saves in progress in this process.
+// Only one process should use a directory: Open in another process would
+// remove the temp file of a save in progress here, which then fails,
+// without harm to the saved version.
 func Open(dir string) (*Store, error) {
 	if dir == "" {
 		return nil, errors.New("store: no directory given")
 	}
-	dir = filepath.Clean(dir)
+	dir, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, fmt.Errorf("store: %v", err)
+	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		if errors.Is(err, syscall.ENOTDIR) || errors.Is(err, os.ErrExist) {
 			return nil, fmt.Errorf("store: cannot use %s as the zone directory: it or a parent is not a directory", dir)
@@ -74,16 +81,16 @@ func Open(dir string) (*Store, error) {
 		return nil, fmt.Errorf("store: zone directory %s is not writable: %v", dir, err)
 	}
 	probe.Close()
-	if err := os.Remove(probe.Name()); err != nil {
+	if err := os.Remove(probe.Name()); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("store: zone directory %s: %v", dir, err)
 	}
 	if err := removeTemps(dir); err != nil {
 		return nil, err
 	}
-	return &Store{dir: dir, zones: make(map[string]*sync.Mutex)}, nil
+	return &Store{dir: dir}, nil
 }
 
-// Dir returns the store's directory.
+// Dir returns the store's directory, as an absolute path.
 func (s *Store) Dir() string { return s.dir }
 
 // ZonePath returns the path of the zone file for origin, or "" if origin is
@@ -105,15 +112,10 @@ func (s *Store) path(origin, ext string) string {
 // lock serialises the calls about one zone, so a Load that sets a file
 // aside never races a SaveZone that just wrote a good one.
 func (s *Store) lock(base string) func() {
-	s.mu.Lock()
-	m := s.zones[base]
-	if m == nil {
-		m = new(sync.Mutex)
-		s.zones[base] = m
-	}
-	s.mu.Unlock()
-	m.Lock()
-	return m.Unlock
+	m, _ := fileLocks.LoadOrStore(filepath.Join(s.dir, base), new(sync.Mutex))
+	mu := m.(*sync.Mutex)
+	mu.Lock()
+	return mu.Unlock
 }
 
 // SaveZone writes z to its zone file, replacing the previous version

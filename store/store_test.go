@@ -96,6 +96,16 @@ func TestBaseNameUnique(t *testing.T) {
 }
 
 func TestOpen(t *testing.T) {
+	t.Run("relative path", func(t *testing.T) {
+		t.Chdir(t.TempDir())
+		s, err := Open("zones")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !filepath.IsAbs(s.Dir()) || filepath.Base(s.Dir()) != "zones" {
+			t.Errorf("Dir = %q", s.Dir())
+		}
+	})
 	t.Run("creates the directory", func(t *testing.T) {
 		dir := filepath.Join(t.TempDir(), "a", "b")
 		s, err := Open(dir)
@@ -153,6 +163,38 @@ func TestOpen(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestOpenDuringSave: a second Open of the directory in this process (a
+// CoreDNS reload) leaves the temp file of a save in progress alone.
+func TestOpenDuringSave(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	z := bigZone(t, "example.org.", 1, 100)
+	paused, resume := make(chan struct{}), make(chan struct{})
+	hook = func(p string) {
+		if p == "rename" {
+			close(paused)
+			<-resume
+		}
+	}
+	defer func() { hook = nil }()
+	done := make(chan error)
+	go func() { done <- s.SaveZone(z) }()
+	<-paused
+	if _, err := Open(dir); err != nil {
+		t.Fatal(err)
+	}
+	close(resume)
+	if err := <-done; err != nil {
+		t.Fatalf("SaveZone during Open: %v", err)
+	}
+	if _, _, err := s.Load("example.org.", zone.Limits{}); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func TestSaveLoad(t *testing.T) {

@@ -232,20 +232,22 @@ func appendRR(b []byte, rr dns.RR) ([]byte, error) {
 // presentable reports whether s, the String() of rr, parses back to rr.
 //
 // miekg/dns prints most RRs so that its parser reads them back, but not
-// all (see TestEveryTypeRoundTrips):
+// all (TestEveryTypeRoundTrips finds them):
 //
 //   - NULL and NXNAME have no presentation format; NULL's String() is a
 //     comment, so the record would silently vanish.
-//   - An RR with empty rdata, or rdata cut short after a field (miekg
-//     accepts that for the last RR of a message) prints an empty last
-//     field, so the line ends in a blank.
+//   - dns.UnpackRR accepts empty rdata, and rdata cut short after any
+//     field, from any RR of a transfer. The fields left out print as
+//     empty, which mostly leaves the line ending in a blank, or as zero.
 //   - Well-formed but odd rdata: a CAA tag that is not alphanumeric, type
-//     0 or 65535 in a type bitmap or an RRSIG ("None", "Reserved").
-//   - Rare types whose text form is fragile (unquoted strings in X25 and
-//     GPOS, LOC out of range, HIP, SVCB parameters...).
+//     0 or 65535 in a type bitmap or an RRSIG ("None", "Reserved"), an
+//     NSEC3 hash that is not SHA-1's 20 octets (the parser assumes 20).
+//   - Rarer types whose text form is fragile: unquoted strings (X25,
+//     GPOS), LOC out of range, SVCB parameters, and IPSECKEY, whose parser
+//     eats the first token of the next line.
 //
 // The common types are checked by the cheap rules above; the rest are
-// parsed back here, which costs a few microseconds each but they are few.
+// parsed back, which costs some microseconds each, but they are few.
 // A false "no" only costs readability: the generic form is exact.
 func presentable(rr dns.RR, s string) bool {
 	if s == "" || s[0] == ';' {
