@@ -27,9 +27,11 @@ type Secondary struct {
 // servedZone is what the query path needs of a zone, found with one map look-up per label.
 type servedZone struct {
 	*engine.Zone
-	fall   fall.F
-	notify NotifyPolicy
-	limit  *rateLimiter
+	fall      fall.F
+	notify    NotifyPolicy
+	limit     *rateLimiter
+	overrides overrides // nil for none
+	dnssec    DNSSECConfig
 }
 
 // New builds the plugin for the given blocks; the zones are not loaded until Start. Zones found
@@ -60,7 +62,8 @@ func New(configs []Config, from map[string]*engine.Zone) (*Secondary, error) {
 		limit := newRateLimiter(rate)
 		for _, origin := range cfg.Zones {
 			z := s.engine.Add(origin, set, from[origin])
-			s.zones[origin] = &servedZone{Zone: z, fall: cfg.Fall, notify: cfg.Notify, limit: limit}
+			s.zones[origin] = &servedZone{Zone: z, fall: cfg.Fall, notify: cfg.Notify, limit: limit,
+				overrides: cfg.Overrides.forZone(origin), dnssec: cfg.DNSSEC}
 		}
 	}
 	return s, nil

@@ -28,9 +28,19 @@ type Config struct {
 	Dir     string             // where zones and their timers are kept; "" for the default
 	Notify  NotifyPolicy
 	Workers int // zones refreshed or transferred at once; 0 for the default
-	Alerts  AlertConfig
-	API     APIConfig
-	Fall    fall.F
+	Alerts    AlertConfig
+	API       APIConfig
+	DNSSEC    DNSSECConfig
+	Overrides overrides // by owner name, lower case
+	Fall      fall.F
+}
+
+// DNSSECConfig is how the zones are secured: served as transferred (pre-signed, the default when
+// the zone arrives signed), signed online by us for a hidden primary, or both providers signing
+// (multi-signer, RFC 8901).
+type DNSSECConfig struct {
+	Mode string // "" (as transferred), "presigned", "sign" or "multi-signer"
+	Args []string
 }
 
 // AlertConfig says where alerts are delivered besides the log and the metrics.

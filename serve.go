@@ -11,6 +11,7 @@ import (
 	"github.com/cfsecondary/cfsecondary/zone"
 
 	"github.com/coredns/coredns/plugin"
+	"github.com/coredns/coredns/request"
 
 	"github.com/miekg/dns"
 )
@@ -55,7 +56,15 @@ func (s *Secondary) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.M
 	if opt := r.IsEdns0(); opt != nil {
 		do = opt.Do()
 	}
-	res := data.Lookup(zone.Request{Name: q.Name, Type: q.Qtype, DO: do, TCP: isTCP(w)})
+	req := zone.Request{Name: q.Name, Type: q.Qtype, DO: do, TCP: isTCP(w)}
+	var res zone.Result
+	overridden := false
+	if ov := z.overrides[qname]; ov != nil && z.mayOverride(data) {
+		res, overridden = ov.answer(ctx, request.Request{W: w, Req: r}, data, req)
+	}
+	if !overridden {
+		res = data.Lookup(req)
+	}
 	if res.Rcode == dns.RcodeNameError && z.fall.Through(qname) {
 		return plugin.NextOrFailure(s.Name(), s.Next, ctx, w, r)
 	}
@@ -70,6 +79,15 @@ func (s *Secondary) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.M
 	}
 	w.WriteMsg(m)
 	return dns.RcodeSuccess, nil
+}
+
+// mayOverride reports whether overrides apply to this version of the zone: not when it arrives
+// signed and we do not sign it ourselves, since the primary's signatures would not cover them.
+func (z *servedZone) mayOverride(data *zone.Zone) bool {
+	if z.dnssec.Mode == "sign" || z.dnssec.Mode == "multi-signer" {
+		return true
+	}
+	return len(data.RRset(data.Origin(), dns.TypeDNSKEY)) == 0
 }
 
 func hasExpireOption(opt *dns.OPT) bool {

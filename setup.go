@@ -368,6 +368,55 @@ func parseBlock(c *caddy.Controller) (Config, error) {
 				return cfg, c.Errf("api: listening on %s, beyond loopback, needs a TOKEN", args[0])
 			}
 
+		case "override":
+			args := c.RemainingArgs()
+			if len(args) < 3 {
+				return cfg, c.Errf("override wants NAME [TTL] TYPE VALUE, got %d arguments", len(args))
+			}
+			if cfg.Overrides == nil {
+				cfg.Overrides = overrides{}
+			}
+			line := strings.Join(args, " ")
+			if err := parseOverrides(cfg.Overrides, strings.NewReader(line), c.File(), cfg.Zones[0], cfg.Zones); err != nil {
+				return cfg, c.Errf("override %q: %v", line, err)
+			}
+
+		case "override-file":
+			args := c.RemainingArgs()
+			if len(args) != 1 {
+				return cfg, c.Errf("override-file wants one PATH, got %d arguments", len(args))
+			}
+			path := args[0]
+			if !filepath.IsAbs(path) {
+				if root := dnsserver.GetConfig(c).Root; root != "" {
+					path = filepath.Join(root, path)
+				}
+			}
+			f, err := os.Open(path)
+			if err != nil {
+				return cfg, c.Errf("override-file: %v", err)
+			}
+			if cfg.Overrides == nil {
+				cfg.Overrides = overrides{}
+			}
+			err = parseOverrides(cfg.Overrides, f, path, cfg.Zones[0], cfg.Zones)
+			f.Close()
+			if err != nil {
+				return cfg, c.Errf("override-file: %v", err)
+			}
+
+		case "dnssec":
+			args := c.RemainingArgs()
+			if len(args) == 0 {
+				return cfg, c.ArgErr()
+			}
+			switch args[0] {
+			case "presigned", "sign", "multi-signer":
+			default:
+				return cfg, c.Errf("dnssec wants presigned, sign or multi-signer, not %q", args[0])
+			}
+			cfg.DNSSEC = DNSSECConfig{Mode: args[0], Args: args[1:]}
+
 		case "fallthrough":
 			cfg.Fall.SetZonesFromArgs(c.RemainingArgs())
 
@@ -378,6 +427,9 @@ func parseBlock(c *caddy.Controller) (Config, error) {
 
 	if len(cfg.Peers) == 0 {
 		return cfg, c.Err("at least one peer is required")
+	}
+	if cfg.DNSSEC.Mode == "presigned" && len(cfg.Overrides) > 0 {
+		return cfg, c.Err("override records cannot be used with dnssec presigned: the primary's signatures do not cover them")
 	}
 	t := cfg.Timers
 	for _, b := range []struct {

@@ -245,6 +245,12 @@ func TestParse(t *testing.T) {
 		{name: "bad webhook URL", keys: []string{"example.org."}, input: "cfsecondary {\n peer 192.0.2.1\n webhook ftp://x\n}", wantErr: `Testfile:3 - Error during parsing: webhook: bad URL "ftp://x"`},
 		{name: "bad api address", keys: []string{"example.org."}, input: "cfsecondary {\n peer 192.0.2.1\n api localhost\n}", wantErr: `Testfile:3 - Error during parsing: api: bad address "localhost"`},
 		{name: "api beyond loopback without token", keys: []string{"example.org."}, input: "cfsecondary {\n peer 192.0.2.1\n api 0.0.0.0:8053\n}", wantErr: "Testfile:3 - Error during parsing: api: listening on 0.0.0.0:8053, beyond loopback, needs a TOKEN"},
+		{name: "override of a type that cannot", keys: []string{"example.org."}, input: "cfsecondary {\n peer 192.0.2.1\n override www MX 10 mail\n}", wantErr: "Testfile:3 - Error during parsing: override \"www MX 10 mail\": override www.example.org.: type MX cannot override; only A, AAAA and CNAME can"},
+		{name: "override outside the zones", keys: []string{"example.org."}, input: "cfsecondary {\n peer 192.0.2.1\n override www.example.net. A 192.0.2.1\n}", wantErr: "not in the zones example.org."},
+		{name: "override CNAME beside addresses", keys: []string{"example.org."}, input: "cfsecondary {\n peer 192.0.2.1\n override www A 192.0.2.1\n override www CNAME lb\n}", wantErr: "Testfile:4 - Error during parsing: override \"www CNAME lb\": override www.example.org.: a CNAME must be the only override at its name"},
+		{name: "override without value", keys: []string{"example.org."}, input: "cfsecondary {\n peer 192.0.2.1\n override www A\n}", wantErr: "Testfile:3 - Error during parsing: override wants NAME [TTL] TYPE VALUE, got 2 arguments"},
+		{name: "override with presigned", keys: []string{"example.org."}, input: "cfsecondary {\n peer 192.0.2.1\n dnssec presigned\n override www A 192.0.2.1\n}", wantErr: "override records cannot be used with dnssec presigned"},
+		{name: "bad dnssec mode", keys: []string{"example.org."}, input: "cfsecondary {\n peer 192.0.2.1\n dnssec maybe\n}", wantErr: `Testfile:3 - Error during parsing: dnssec wants presigned, sign or multi-signer, not "maybe"`},
 		{name: "bad transfer timeout", keys: []string{"example.org."}, input: "cfsecondary {\n peer 192.0.2.1\n transfer-timeout 1s 2s 3s\n}", wantErr: "transfer-timeout wants IDLE [MAX], got 3 arguments"},
 	}
 	for _, tc := range tests {

@@ -89,6 +89,7 @@ func (b *primary) update(nsupdate, zone string, commands []string) error {
 	script := fmt.Sprintf("server 127.0.0.1 %d\nzone %s\n%s\nsend\n", b.port, zone, strings.Join(commands, "\n"))
 	cmd := exec.Command(nsupdate, "-y", updateKeyAlg+":"+updateKeyName+":"+updateKeySecret)
 	cmd.Stdin = strings.NewReader(script)
+	cmd.SysProcAttr = sysProcAttr()
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("nsupdate: %v\n%s\nscript:\n%s", err, out, script)
 	}

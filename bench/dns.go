@@ -59,10 +59,18 @@ func waitSerial(p *proc, addr, zone string, want uint32, start time.Time, interv
 			if seen {
 				what = "serving serial " + strconv.FormatUint(uint64(last), 10)
 			}
-			return 0, fmt.Errorf("timed out after %s waiting for %s to serve %s serial %d (%s)", timeout, addr, zone, want, what)
+			return 0, withTail(p, fmt.Errorf("timed out after %s waiting for %s to serve %s serial %d (%s)", timeout, addr, zone, want, what))
 		}
 		time.Sleep(interval)
 	}
+}
+
+// withTail adds the last lines of p's log to err (p may be nil).
+func withTail(p *proc, err error) error {
+	if p == nil {
+		return err
+	}
+	return fmt.Errorf("%w; last lines of %s:\n%s", err, p.logPath, p.tail(20))
 }
 
 // waitAnswers polls addr until it answers anything.
@@ -73,7 +81,7 @@ func waitAnswers(p *proc, addr, name string, timeout time.Duration) error {
 			return p.exitErr()
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("timed out after %s waiting for %s to answer", timeout, addr)
+			return withTail(p, fmt.Errorf("timed out after %s waiting for %s to answer", timeout, addr))
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
@@ -97,7 +105,7 @@ func waitAllZones(p *proc, addr string, zones []string, serial uint32, start tim
 			return 0, p.exitErr()
 		}
 		if time.Now().After(deadline) {
-			return 0, fmt.Errorf("timed out after %s waiting for %s to serve all %d zones: %d served, %s not yet", timeout, addr, len(zones), i, zones[i])
+			return 0, withTail(p, fmt.Errorf("timed out after %s waiting for %s to serve all %d zones: %d served, %s not yet", timeout, addr, len(zones), i, zones[i]))
 		}
 		time.Sleep(10 * time.Millisecond)
 	}

@@ -43,6 +43,7 @@ type perfResult struct {
 func runPerf(dnsperf string, port int, queries string, seconds int, logPath string) (perfResult, error) {
 	args := perfArgs(port, queries, seconds)
 	cmd := exec.Command(dnsperf, args...)
+	cmd.SysProcAttr = sysProcAttr()
 	out, err := cmd.CombinedOutput()
 	var cpu float64
 	if cmd.ProcessState != nil {

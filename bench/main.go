@@ -76,7 +76,7 @@ func main() {
 	flag.StringVar(&o.out, "out", "bench/results.md", "also write the table as Markdown to this file (\"\" for none)")
 	flag.StringVar(&o.only, "only", "", "run only these parts, comma-separated: big (the 1M-record zone), many (the small zones)")
 	flag.BoolVar(&o.keep, "keep", false, "keep the work directory (zones, configs, logs) at the end")
-	flag.StringVar(&o.work, "work", "", "work directory (default: a new temporary directory)")
+	flag.StringVar(&o.work, "work", "", "make the work directory inside this one (default: the system's temporary directory)")
 	flag.StringVar(&o.coredns, "coredns", "./coredns", "the CoreDNS binary to measure (make build)")
 	flag.BoolVar(&o.noInstall, "no-install", false, "never apt-get install missing tools; fail instead")
 	flag.Parse()
@@ -96,6 +96,9 @@ func main() {
 	cleanup()
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "bench: FAILED: %v\n", err)
+		if !o.keep {
+			fmt.Fprintln(os.Stderr, "bench: run again with -keep to keep the work directory and every log")
+		}
 		os.Exit(1)
 	}
 }
@@ -147,21 +150,19 @@ func (b *bench) run() error {
 	b.describeMachine()
 	logf("estimate: about %d minutes in all (a rough guess; a better one after the first round)", int(math.Ceil(b.estimate().Minutes())))
 
+	// A new directory of our own, inside -work when given, so that removing it at the end
+	// never touches anything else.
 	if o.work != "" {
 		if err := os.MkdirAll(o.work, 0o755); err != nil {
 			return err
 		}
-		w, err := filepath.Abs(o.work)
-		if err != nil {
-			return err
-		}
-		b.work = w
-	} else {
-		w, err := os.MkdirTemp("", "cfsecondary-bench-")
-		if err != nil {
-			return err
-		}
-		b.work = w
+	}
+	w, err := os.MkdirTemp(o.work, "cfsecondary-bench-")
+	if err != nil {
+		return err
+	}
+	if b.work, err = filepath.Abs(w); err != nil {
+		return err
 	}
 	for _, d := range []string{"bind", "bind/zones", "corefiles", "logs", "data"} {
 		if err := os.MkdirAll(filepath.Join(b.work, d), 0o755); err != nil {
@@ -314,31 +315,35 @@ func (b *bench) describeMachine() {
 	}
 }
 
-// estimate is a rough guess of the whole run's time, from the sizes and settings.
+// estimate is a rough guess of the whole run's time, from the sizes and settings (calibrated
+// on 2 cores: about 12 minutes for the defaults).
 func (b *bench) estimate() time.Duration {
-	o := b.opt
-	sec := func(f float64) time.Duration { return time.Duration(f * float64(time.Second)) }
-	d := 10 * time.Second
+	d := 5.0
 	if b.big {
-		load := 8*float64(o.records)/1e6 + 1 // a transfer of the big zone, about
-		d += sec(40 * float64(o.records) / 1e6)
-		d += time.Duration(o.runs) * (3*sec(3*load+float64(o.duration)+12) + sec(float64(o.duration)+6))
+		d += 10*float64(b.opt.records)/1e6 + float64(b.opt.runs)*b.bigRound()
 	}
 	if b.many {
-		start := 4*float64(o.zones)/1000 + 1
-		d += sec(3 * float64(o.zones) / 1000)
-		d += time.Duration(o.runs) * (3*sec(start+float64(o.duration)+8) + sec(float64(o.duration)+6))
+		d += float64(b.opt.zones)/1000 + float64(b.opt.runs)*b.manyRound()
 	}
-	return d
+	return time.Duration(d * float64(time.Second))
+}
+
+// bigRound and manyRound guess the seconds of one round of each part.
+func (b *bench) bigRound() float64 {
+	load := 2.5*float64(b.opt.records)/1e6 + 0.5 // one full transfer of the big zone
+	return 3*(3*load+float64(b.opt.duration)+8) + float64(b.opt.duration) + 6
+}
+
+func (b *bench) manyRound() float64 {
+	start := 2*float64(b.opt.zones)/1000 + 1
+	return 3*(start+float64(b.opt.duration)+8) + float64(b.opt.duration) + 6
 }
 
 // left guesses the time still to come from how long the last round of a part took.
 func (b *bench) left(part string, round int, took time.Duration) time.Duration {
 	d := time.Duration(b.opt.runs-round-1) * took
 	if part == "big" && b.many {
-		o := b.opt
-		start := 4*float64(o.zones)/1000 + 1
-		d += time.Duration(o.runs) * time.Duration((3*(start+float64(o.duration)+8)+float64(o.duration)+6)*float64(time.Second))
+		d += time.Duration(float64(b.opt.runs) * b.manyRound() * float64(time.Second))
 	}
 	return d
 }
@@ -421,12 +426,12 @@ func (b *bench) startPrimary() error {
 	logf("named (pid %d) on %s loading its zones; the servers under test will listen on 127.0.0.1:%d", b.bind.p.pid(), b.bind.addr, b.port)
 	if b.big {
 		if _, err := waitSerial(b.bind.p, b.bind.addr, b.bigOrigin, 1, t, 50*time.Millisecond, 10*time.Minute); err != nil {
-			return fmt.Errorf("named: %w; last lines of %s:\n%s", err, b.bind.p.logPath, b.bind.p.tail(20))
+			return fmt.Errorf("named: %w", err)
 		}
 	}
 	if b.many {
 		if _, err := waitAllZones(b.bind.p, b.bind.addr, b.smallNames, 1, t, 15*time.Minute); err != nil {
-			return fmt.Errorf("named: %w; last lines of %s:\n%s", err, b.bind.p.logPath, b.bind.p.tail(20))
+			return fmt.Errorf("named: %w", err)
 		}
 	}
 	b.bindLoad = time.Since(t)
@@ -596,12 +601,12 @@ func (b *bench) bigRun(s server, round int) error {
 	b.res.set("load", s, round, load.Seconds())
 
 	// 2. Resident memory 3 s after it serves, then let it finish its own work.
+	logf("  big %s, round %d: served %s serial %d %.2f s after start", s.label, round+1, b.bigOrigin, serial, load.Seconds())
 	rss, err := b.settle(p, "big", s)
 	if err != nil {
 		return err
 	}
 	b.res.set("rss", s, round, rss)
-	logf("  big %s, round %d: served %s serial %d %.2f s after start", s.label, round+1, b.bigOrigin, serial, load.Seconds())
 
 	// 3. Queries.
 	if err := b.perf(p, "big", s, round, b.bigQueries, logPath); err != nil {
@@ -634,7 +639,7 @@ func (b *bench) bigRun(s server, round int) error {
 	}
 	res := <-done
 	if res.err != nil {
-		return fmt.Errorf("after NOTIFY: %w", res.err)
+		return fmt.Errorf("after NOTIFY: %w\nlast lines of %s:\n%s", res.err, b.bind.p.logPath, b.bind.p.tail(10))
 	}
 	b.res.set("notify", s, round, float64(res.d.Microseconds())/1000)
 	b.nsupdateMs = append(b.nsupdateMs, float64(upd.Microseconds())/1000)
