@@ -18,16 +18,16 @@ import (
 // Config is one cfsecondary block of the Corefile, validated: every zone it lists shares its
 // peers, keys and timers, as a Cloudflare secondary zone links to account-wide peers and TSIGs.
 type Config struct {
-	Zones   []string           // fully qualified, lower case, no duplicates
-	Peers   []engine.Peer      // primaries, tried in this order
-	Keys    map[string]xfr.Key // TSIG keys by name (fully qualified, lower case)
-	Refresh time.Duration      // SOA check interval; 0 means the SOA REFRESH (Cloudflare's "zone refresh" overrides it)
-	Timers  engine.Timers      // clamps on the SOA timers
-	Limits  zone.Limits        // what a transfer may bring before it is rejected
-	Xfr     xfr.Options        // transfer timeouts
-	Dir     string             // where zones and their timers are kept; "" for the default
-	Notify  NotifyPolicy
-	Workers int // zones refreshed or transferred at once; 0 for the default
+	Zones     []string           // fully qualified, lower case, no duplicates
+	Peers     []engine.Peer      // primaries, tried in this order
+	Keys      map[string]xfr.Key // TSIG keys by name (fully qualified, lower case)
+	Refresh   time.Duration      // SOA check interval; 0 means the SOA REFRESH (Cloudflare's "zone refresh" overrides it)
+	Timers    engine.Timers      // clamps on the SOA timers
+	Limits    zone.Limits        // what a transfer may bring before it is rejected
+	Xfr       xfr.Options        // transfer timeouts
+	Dir       string             // where zones and their timers are kept; "" for the default
+	Notify    NotifyPolicy
+	Workers   int // zones refreshed or transferred at once; 0 for the default
 	Alerts    AlertConfig
 	API       APIConfig
 	DNSSEC    DNSSECConfig

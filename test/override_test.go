@@ -2,7 +2,6 @@ package test
 
 import (
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -85,7 +84,7 @@ func TestOverrides(t *testing.T) {
 			{"www.ov.test.", dns.TypeA, []string{"www.ov.test. 60 IN A 198.51.100.80"}},
 			{"www.ov.test.", dns.TypeAAAA, nil}, // the override replaces all the addresses
 			{"www.ov.test.", dns.TypeTXT, []string{`www.ov.test. 300 IN TXT "kept"`}},
-			{"ov.test.", dns.TypeA, []string{"ov.test. 60 IN A 192.0.2.200"}},        // flattened lb
+			{"ov.test.", dns.TypeA, []string{"ov.test. 60 IN A 192.0.2.200"}},         // flattened lb
 			{"ov.test.", dns.TypeAAAA, []string{"ov.test. 60 IN AAAA 2001:db8::200"}}, // flattened lb
 			{"ov.test.", dns.TypeMX, nil},
 			{"mail.ov.test.", dns.TypeA, []string{"mail.ov.test. 60 IN CNAME www.ov.test.", "www.ov.test. 300 IN A 192.0.2.80"}},
@@ -133,5 +132,4 @@ func TestOverridesRefusedWithPresigned(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "override records cannot be used with dnssec presigned") {
 		t.Fatalf("start = %v, want the override/presigned configuration error", err)
 	}
-	_ = net.IPv4len
 }
