@@ -2,6 +2,7 @@ package engine
 
 import (
 	"net/netip"
+	"runtime/debug"
 
 	"github.com/cfsecondary/cfsecondary/store"
 )
@@ -36,6 +37,7 @@ func (e *Engine) flush(z *Zone) {
 			if !z.flushAgain {
 				z.flushing = false
 				z.mu.Unlock()
+				releaseMemory(data.Len())
 				return
 			}
 			z.flushAgain = false
@@ -64,5 +66,17 @@ func (e *Engine) saveState(z *Zone) {
 	z.mu.Unlock()
 	if err := st.SaveState(s); err != nil {
 		log.Errorf("zone %s: saving its timers failed: %v", z.Origin, err)
+	}
+}
+
+// bigZone is the size from which a full new version is worth handing memory back for.
+const bigZone = 100_000
+
+// releaseMemory returns the memory of a replaced version of a big zone, and of writing it out, to
+// the system at once rather than over the next minutes: an operator reads the resident size,
+// and a secondary that holds twice its zone after every transfer is one that gets killed.
+func releaseMemory(records int) {
+	if records >= bigZone {
+		debug.FreeOSMemory()
 	}
 }
