@@ -24,7 +24,7 @@ func TestIntervalsFor(t *testing.T) {
 		{"refresh and retry below BIND's minimums", soa(60, 10, 1209600), 0, intervals{300 * time.Second, 500 * time.Second, 1209600 * time.Second}},
 		{"refresh above the maximum; expire raised to refresh plus retry", soa(100000000, 600, 1209600), 0, intervals{4 * 7 * 24 * time.Hour, 10 * time.Minute, 4*7*24*time.Hour + 10*time.Minute}},
 		{"expire below refresh plus retry", soa(3600, 600, 60), 0, intervals{time.Hour, 10 * time.Minute, time.Hour + 10*time.Minute}},
-		{"expire above 24 weeks", soa(3600, 600, 1 << 31), 0, intervals{time.Hour, 10 * time.Minute, 24 * 7 * 24 * time.Hour}},
+		{"expire above 24 weeks", soa(3600, 600, 1<<31), 0, intervals{time.Hour, 10 * time.Minute, 24 * 7 * 24 * time.Hour}},
 		{"configured refresh wins, unclamped", soa(3600, 600, 1209600), 30 * time.Second, intervals{30 * time.Second, 10 * time.Minute, 1209600 * time.Second}},
 		{"zero everywhere stays above the floor", soa(0, 0, 0), 0, intervals{300 * time.Second, 500 * time.Second, 800 * time.Second}},
 	}
