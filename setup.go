@@ -161,19 +161,9 @@ func parseBlock(c *caddy.Controller) (Config, error) {
 			cfg.Keys[k.Name] = k
 
 		case "tsig-file":
-			args := c.RemainingArgs()
-			if len(args) != 1 {
-				return cfg, c.Errf("tsig-file wants one PATH, got %d arguments", len(args))
-			}
-			path := args[0]
-			if !filepath.IsAbs(path) {
-				if root := dnsserver.GetConfig(c).Root; root != "" {
-					path = filepath.Join(root, path)
-				}
-			}
-			f, err := os.Open(path)
+			f, path, err := openArg(c, "tsig-file")
 			if err != nil {
-				return cfg, c.Errf("tsig-file: %v", err)
+				return cfg, err
 			}
 			keys, err := xfr.ParseKeyFile(f, path)
 			f.Close()
@@ -382,19 +372,9 @@ func parseBlock(c *caddy.Controller) (Config, error) {
 			}
 
 		case "override-file":
-			args := c.RemainingArgs()
-			if len(args) != 1 {
-				return cfg, c.Errf("override-file wants one PATH, got %d arguments", len(args))
-			}
-			path := args[0]
-			if !filepath.IsAbs(path) {
-				if root := dnsserver.GetConfig(c).Root; root != "" {
-					path = filepath.Join(root, path)
-				}
-			}
-			f, err := os.Open(path)
+			f, path, err := openArg(c, "override-file")
 			if err != nil {
-				return cfg, c.Errf("override-file: %v", err)
+				return cfg, err
 			}
 			if cfg.Overrides == nil {
 				cfg.Overrides = overrides{}
@@ -541,4 +521,24 @@ func newKey(name, algorithm, secret string) (xfr.Key, error) {
 		return xfr.Key{}, fmt.Errorf("tsig key %s: secret is not valid base64", name)
 	}
 	return xfr.Key{Name: dns.CanonicalName(name), Algorithm: alg, Secret: raw}, nil
+}
+
+// openArg opens the file the directive's one argument names, relative to the root plugin's
+// directory when it is not absolute.
+func openArg(c *caddy.Controller, dir string) (*os.File, string, error) {
+	args := c.RemainingArgs()
+	if len(args) != 1 {
+		return nil, "", c.Errf("%s wants one PATH, got %d arguments", dir, len(args))
+	}
+	path := args[0]
+	if !filepath.IsAbs(path) {
+		if root := dnsserver.GetConfig(c).Root; root != "" {
+			path = filepath.Join(root, path)
+		}
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, "", c.Errf("%s: %v", dir, err)
+	}
+	return f, path, nil
 }
