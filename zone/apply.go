@@ -21,6 +21,12 @@ import (
 func (z *Zone) Apply(del, add []dns.RR) (*Zone, error) {
 	z.mu.Lock()
 	tree := z.tree.clone()
+	var n3 *nsec3
+	if z.n3 != nil {
+		c := *z.n3
+		c.index = c.index.clone()
+		n3 = &c
+	}
 	z.mu.Unlock()
 
 	e := &editor{
@@ -32,6 +38,7 @@ func (z *Zone) Apply(del, add []dns.RR) (*Zone, error) {
 		count:   z.len,
 		bytes:   z.bytes,
 		fresh:   make(map[*node]struct{}, len(del)+len(add)),
+		n3:      n3,
 	}
 	for _, rr := range del {
 		if err := e.del(rr); err != nil {

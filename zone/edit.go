@@ -25,6 +25,7 @@ type editor struct {
 	count int
 	bytes int64
 	fresh map[*node]struct{}
+	n3    *nsec3 // Apply: the NSEC3 chain of the version it started from, index cloned
 
 	last  *node // the node of the previous RR: transfers come grouped by name
 	k     keyBuf
@@ -321,6 +322,7 @@ func (e *editor) zone() (*Zone, error) {
 		bytes:   e.bytes,
 	}
 	z.negative()
+	e.dnssec(z, e.n3)
 	return z, nil
 }
 

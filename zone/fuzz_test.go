@@ -36,6 +36,20 @@ func invariants(req Request, res Result) string {
 			}
 		}
 	}
+	// Denial of existence (NSEC, NSEC3 and their RRSIGs) may go into the
+	// authority section of any answer, but only with DO. The checks below
+	// look at the rest.
+	var ns []dns.RR
+	for _, rr := range res.Ns {
+		if isDenial(rr) {
+			if !req.DO {
+				return "NSEC or NSEC3 without DO"
+			}
+			continue
+		}
+		ns = append(ns, rr)
+	}
+	res.Ns = ns
 	soaOnly := func(rrs []dns.RR) bool {
 		if len(rrs) == 0 || rrs[0].Header().Rrtype != dns.TypeSOA || rrs[0].Header().Ttl != 300 {
 			return false
@@ -121,6 +135,9 @@ func invariants(req Request, res Result) string {
 			if t == dns.TypeRRSIG && !req.DO && req.Type != dns.TypeRRSIG {
 				return "RRSIG without DO"
 			}
+			if (t == dns.TypeNSEC || t == dns.TypeNSEC3) && !req.DO && req.Type != t {
+				return "NSEC or NSEC3 without DO"
+			}
 			if req.Type != dns.TypeANY && t != req.Type && t != dns.TypeCNAME && t != dns.TypeDNAME && t != dns.TypeRRSIG {
 				return "answer of type " + dns.TypeToString[t]
 			}
@@ -143,6 +160,17 @@ func TestInvariants(t *testing.T) {
 	if invariants(Request{Name: "x.example.org.", Type: dns.TypeA}, bad) == "" {
 		t.Error("NXDOMAIN without SOA passed")
 	}
+}
+
+// isDenial reports whether rr is an NSEC, an NSEC3 or an RRSIG over one.
+func isDenial(rr dns.RR) bool {
+	switch x := rr.(type) {
+	case *dns.NSEC, *dns.NSEC3:
+		return true
+	case *dns.RRSIG:
+		return x.TypeCovered == dns.TypeNSEC || x.TypeCovered == dns.TypeNSEC3
+	}
+	return false
 }
 
 func sameName(a, b string) bool {

@@ -164,10 +164,14 @@ func (k *keyBuf) wireOffset(i int) int {
 // scratch is per-lookup working memory. It is pooled so a query needs no
 // allocation for keys or tree probes.
 type scratch struct {
-	k     keyBuf       // the name being looked up
-	aux   keyBuf       // glue and additional targets, DNAME targets
-	wild  [maxKey]byte // a wildcard's key
-	probe node         // search item for the tree; its key aliases the above
+	k      keyBuf       // the name being looked up
+	aux    keyBuf       // glue and additional targets, DNAME targets
+	wild   [maxKey]byte // a wildcard's key
+	probe  node         // search item for the tree; its key aliases the above
+	probe2 node         // a second one, for searches during a walk from probe
+
+	hbuf [2 + maxWire + 255]byte // NSEC3 hash input: *, a name, the salt
+	hkey [hashKeyLen]byte        // the key of an NSEC3 owner, see nsec3.hash
 }
 
 // wildcard returns the (aliased) key of *.<parent> for the parent key p.

@@ -33,6 +33,12 @@ type lookup struct {
 	req  Request
 	step int // CNAME/DNAME redirections taken so far
 	res  Result
+
+	// With DO, the NSEC or NSEC3 records proving the wildcard answers of
+	// the chain so far; they go into the authority section of any answer.
+	proof []dns.RR
+	seen  [8]*node // denial RRsets in the response so far, added once
+	nseen int
 }
 
 // Lookup answers req from z following RFC 1034 4.3.2 (see the package
@@ -42,6 +48,13 @@ type lookup struct {
 // An answer needs no allocation unless it has to be assembled: a single
 // RRset without RRSIGs and a negative answer without DO are handed out
 // straight from the zone.
+//
+// With DO, a signed zone's answers carry what RFC 4035 3.1 and RFC 5155 7.2
+// ask for, taken from the zone as transferred: the RRSIGs of every RRset,
+// and the NSEC or NSEC3 records (with their RRSIGs) that prove NXDOMAIN,
+// NODATA, wildcard answers and unsigned delegations (see dnssec.go).
+// Without DO, no RRSIG, NSEC or NSEC3 is added to an answer unless it is
+// the type asked for.
 func (z *Zone) Lookup(req Request) Result {
 	l := lookup{z: z, s: getScratch(), req: req}
 	l.chase(req.Name)
@@ -95,24 +108,24 @@ func (l *lookup) resolve(name string) string {
 	n := z.apex
 	for d := z.olabels; d < k.labels; d++ {
 		if n.flags&hasNS != 0 && n != z.apex {
-			l.referral(n, "")
+			l.referral(n, "", d)
 			return ""
 		}
 		if n.flags&hasDNAME != 0 { // including at the apex
 			return l.dname(n, name, d)
 		}
 		c := z.get(l.s, k.rel(d+1, len(z.okey)))
-		if c == nil {
-			return l.missing(n, name)
+		if c == nil || c.flags&hasNSEC3 != 0 && l.hidden(c) {
+			return l.missing(n, name, d)
 		}
 		n = c
 	}
 	// The DS of a child lives at the parent side of the cut: answer it here.
 	if n.flags&hasNS != 0 && n != z.apex && l.req.Type != dns.TypeDS {
-		l.referral(n, "")
+		l.referral(n, "", k.labels)
 		return ""
 	}
-	return l.answer(n, "")
+	return l.answer(n, "", 0)
 }
 
 func (z *Zone) get(s *scratch, key string) *node {
@@ -121,63 +134,75 @@ func (z *Zone) get(s *scratch, key string) *node {
 }
 
 // missing handles a name that does not exist below ce, its closest
-// encloser. Because empty non-terminals are nodes, ce is the right encloser
-// for RFC 4592 and only *.ce can be the source of synthesis.
-func (l *lookup) missing(ce *node, name string) string {
+// encloser, which has d labels. Because empty non-terminals are nodes, ce is
+// the right encloser for RFC 4592 and only *.ce can be the source of
+// synthesis.
+func (l *lookup) missing(ce *node, name string, d int) string {
 	src := l.z.get(l.s, l.s.wildcard(ce.key))
 	if src == nil {
-		l.negative(dns.RcodeNameError)
+		l.nxdomain(ce, d)
 		return ""
 	}
 	// Answer exactly as if src existed under the name asked for.
 	if src.flags&hasNS != 0 && l.req.Type != dns.TypeDS {
-		l.referral(src, name)
+		l.referral(src, name, d+1)
 		return ""
 	}
-	return l.answer(src, name)
+	return l.answer(src, name, d)
 }
 
 // answer answers from the node n of the name, or from the wildcard n when
-// owner, the name to synthesize records for, is set.
-func (l *lookup) answer(n *node, owner string) string {
+// owner, the name to synthesize records for, is set; ce is then the label
+// count of the closest encloser, the wildcard's parent.
+func (l *lookup) answer(n *node, owner string, ce int) string {
 	qtype := l.req.Type
 	switch qtype {
 	case dns.TypeANY:
-		l.any(n, owner)
+		l.any(n, owner, ce)
 		return ""
 	case dns.TypeRRSIG:
 		// Asked for explicitly, RRSIGs are data and need no DO.
 		if sigs := n.sigs(); len(sigs) > 0 {
+			l.wildcardProof(owner, ce)
 			l.positive(sigs, nil, owner)
 			return ""
 		}
 	}
 	if data, sigs := n.set(qtype); len(data) > 0 {
+		l.wildcardProof(owner, ce)
 		l.positive(data, sigs, owner)
 		l.res.Extra = l.additional(data)
 		return ""
 	}
 	if n.flags&hasCNAME != 0 && qtype != dns.TypeCNAME {
 		data, sigs := n.set(dns.TypeCNAME)
+		l.wildcardProof(owner, ce)
 		l.positive(data, sigs, owner)
 		return data[0].(*dns.CNAME).Target
 	}
-	l.negative(dns.RcodeSuccess) // NODATA
+	l.nodata(n, owner, ce)
 	return ""
 }
 
 // any answers qtype ANY (RFC 8482): over UDP one RRset, the lowest type
-// number so the answer is stable, over TCP the whole node.
-func (l *lookup) any(n *node, owner string) {
+// number so the answer is stable, over TCP the whole node. NSEC, NSEC3 and
+// RRSIGs only go with DO, and a wildcard's own NSEC is never synthesized.
+func (l *lookup) any(n *node, owner string, ce int) {
 	var out []dns.RR
 	switch {
-	case l.req.TCP && l.req.DO:
+	case l.req.TCP && l.req.DO && owner == "":
 		out = n.rrs
 	case l.req.TCP:
 		for _, rr := range n.rrs {
-			if _, ok := rr.(*dns.RRSIG); !ok {
-				out = append(out, rr)
+			switch rr.Header().Rrtype {
+			case dns.TypeRRSIG:
+				if s := rr.(*dns.RRSIG); !l.req.DO || s.TypeCovered == dns.TypeNSEC || s.TypeCovered == dns.TypeNSEC3 {
+					continue
+				}
+			case dns.TypeNSEC, dns.TypeNSEC3:
+				continue
 			}
+			out = append(out, rr)
 		}
 	default:
 		best := -1
@@ -199,13 +224,15 @@ func (l *lookup) any(n *node, owner string) {
 		}
 	}
 	if len(out) == 0 {
-		l.negative(dns.RcodeSuccess)
+		l.nodata(n, owner, ce)
 		return
 	}
+	l.wildcardProof(owner, ce)
 	l.positive(out, nil, owner)
 }
 
-// positive adds an RRset (and with DO its RRSIGs) to the answer.
+// positive adds an RRset (and with DO its RRSIGs) to the answer. The
+// authority section holds the proofs of the wildcard answers so far.
 func (l *lookup) positive(data, sigs []dns.RR, owner string) {
 	if owner != "" {
 		data = synthesize(data, owner)
@@ -218,35 +245,56 @@ func (l *lookup) positive(data, sigs []dns.RR, owner string) {
 		l.res.Answer = appendRRs(l.res.Answer, sigs)
 	}
 	l.res.Rcode, l.res.Authoritative = dns.RcodeSuccess, true
-	l.res.Ns, l.res.Extra = nil, nil
+	l.res.Ns, l.res.Extra = l.proof, nil
 }
 
 // negative makes the answer NXDOMAIN or NODATA (rcode NOERROR). The
-// answer section keeps any CNAMEs that led here (RFC 6604).
-func (l *lookup) negative(rcode int) {
+// answer section keeps any CNAMEs that led here (RFC 6604). ns is the
+// authority section built by negStart and the proofs, nil for the plain SOA
+// (and its RRSIGs with DO); the proofs of earlier wildcard steps are added.
+func (l *lookup) negative(rcode int, ns []dns.RR) {
 	l.res.Rcode, l.res.Authoritative = rcode, true
-	l.res.Ns, l.res.Extra = l.z.neg, nil
-	if l.req.DO {
+	l.res.Extra = nil
+	switch {
+	case !l.req.DO:
+		l.res.Ns = l.z.neg
+	case ns == nil && len(l.proof) == 0:
 		l.res.Ns = l.z.negDO
+	case ns == nil:
+		l.res.Ns = append(l.negStart(), l.proof...)
+	default:
+		l.res.Ns = append(ns, l.proof...)
 	}
 }
 
-// referral answers with the delegation at cut. Only a referral that starts
-// the answer is non-authoritative: after a CNAME the answer section holds
-// our data and the NS only tell where to go next.
-func (l *lookup) referral(cut *node, owner string) {
+// referral answers with the delegation at cut, which has d labels. Only a
+// referral that starts the answer is non-authoritative: after a CNAME the
+// answer section holds our data and the NS only tell where to go next.
+func (l *lookup) referral(cut *node, owner string, d int) {
 	ns, _ := cut.set(dns.TypeNS)
 	if owner != "" {
 		ns = synthesize(ns, owner)
 	}
 	auth := ns
 	if l.req.DO {
-		// RFC 4035 3.1.4: the DS RRset and its RRSIGs go with the NS.
+		// RFC 4035 3.1.4: the DS RRset and its RRSIGs go with the NS, or
+		// the proof that there is no DS.
 		ds, sigs := cut.set(dns.TypeDS)
 		if owner != "" {
 			ds, sigs = synthesize(ds, owner), synthesize(sigs, owner)
 		}
-		auth = appendRRs(appendRRs(auth, ds), sigs)
+		unsigned := len(ds) == 0 && owner == "" && l.z.denial != ""
+		if len(ds) > 0 || unsigned || len(l.proof) > 0 {
+			size := len(ns) + len(ds) + len(sigs) + len(l.proof)
+			if unsigned {
+				size += 4 // two NSEC3s and their RRSIGs under opt-out
+			}
+			auth = append(append(append(make([]dns.RR, 0, size), ns...), ds...), sigs...)
+			if unsigned {
+				auth = l.insecure(auth, cut, d)
+			}
+			auth = append(auth, l.proof...)
+		}
 	}
 	l.res.Rcode, l.res.Authoritative = dns.RcodeSuccess, l.step > 0
 	l.res.Ns, l.res.Extra = auth, l.additional(ns)

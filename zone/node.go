@@ -26,6 +26,8 @@ const (
 	hasDNAME
 	hasCNAME
 	hasSOA
+	hasNSEC
+	hasNSEC3
 )
 
 // name returns the owner name shared by all RRs at n, or "" for an empty
@@ -142,6 +144,10 @@ func flagOf(t uint16) uint8 {
 		return hasCNAME
 	case dns.TypeSOA:
 		return hasSOA
+	case dns.TypeNSEC:
+		return hasNSEC
+	case dns.TypeNSEC3:
+		return hasNSEC3
 	}
 	return 0
 }

@@ -13,6 +13,12 @@
 // refinements: wildcards (RFC 4592), negative answers (RFC 2308), DNAME
 // (RFC 6672), CNAME chains (RFC 6604) and minimal ANY (RFC 8482).
 //
+// Pre-signed zones (DNSSEC, RFC 4033 to 4035 and RFC 5155) are served as
+// transferred: with the DO bit, answers carry the RRSIGs of their RRsets
+// and the NSEC or NSEC3 records that prove negative answers, wildcard
+// answers and unsigned delegations (see dnssec.go). Signed and Denial tell
+// what kind of zone a snapshot holds.
+//
 // RRs handed to a Builder or to Apply become owned by the zone, which may
 // rewrite their owner name (to share one string per name) and TTL (to make
 // RRsets consistent, RFC 2181 5.2). RRs handed out by Lookup and Walk are
@@ -70,8 +76,12 @@ type Zone struct {
 	len   int
 	bytes int64
 
-	// mu serialises Apply's Clone, which writes to the tree header. Queries
-	// never take it.
+	signed bool   // see Signed
+	denial string // see Denial
+	n3     *nsec3 // the NSEC3 chain, when the apex has an NSEC3PARAM
+
+	// mu serialises Apply's Clones, which write to the tree headers (the
+	// zone's and the NSEC3 index's). Queries never take it.
 	mu sync.Mutex
 }
 
