@@ -22,6 +22,7 @@ type Secondary struct {
 
 	engine *engine.Engine
 	zones  map[string]*servedZone // by origin, lower case
+	ops    *ops                   // ops: metrics and alerts (observe.go)
 }
 
 // servedZone is what the query path needs of a zone, found with one map look-up per label.
@@ -66,18 +67,21 @@ func New(configs []Config, from map[string]*engine.Zone) (*Secondary, error) {
 				overrides: cfg.Overrides.forZone(origin), dnssec: cfg.DNSSEC}
 		}
 	}
+	s.ops = newOps(s, configs) // ops: metrics and alerts (observe.go)
+	apiConfigure(s, configs)   // api: admin API and status page (api.go)
 	return s, nil
 }
 
 // Start begins loading and refreshing the zones; CoreDNS calls it once the server is up.
 func (s *Secondary) Start() error {
 	clearHandover()
+	s.ops.start() // ops: metrics and alerts (observe.go)
 	s.engine.Start()
-	return nil
+	return apiStart(s) // api: admin API and status page (api.go)
 }
 
 // Stop ends the transfers and timers.
-func (s *Secondary) Stop() error { s.engine.Stop(); return nil }
+func (s *Secondary) Stop() error { apiStop(s); s.engine.Stop(); s.ops.stop(); return nil } // ops: observe.go; api: api.go
 
 // Name implements plugin.Handler.
 func (s *Secondary) Name() string { return pluginName }

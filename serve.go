@@ -120,12 +120,14 @@ func (s *Secondary) notify(w dns.ResponseWriter, r *dns.Msg, z *servedZone) (int
 	if t := r.IsTsig(); t != nil {
 		if err := w.TsigStatus(); err != nil {
 			log.Warningf("zone %s: NOTIFY from %s refused: TSIG %s: %v", z.Origin, from, t.Hdr.Name, err)
+			notifyRefused(z.Origin, notifyTSIG) // metrics.go
 			writeTsigError(w, r, t, err)
 			return dns.RcodeSuccess, nil
 		}
 	}
 	if reason := z.refuseNotify(r, from); reason != "" {
 		log.Warningf("zone %s: NOTIFY from %s refused: %s", z.Origin, from, reason)
+		notifyRefused(z.Origin, notifyPolicy) // metrics.go
 		if z.notify.Drop {
 			return dns.RcodeSuccess, nil // nothing written and nothing to write
 		}
@@ -134,8 +136,10 @@ func (s *Secondary) notify(w dns.ResponseWriter, r *dns.Msg, z *servedZone) (int
 	if !z.limit.allow(time.Now()) {
 		// Over the rate: no answer, so the primary sends it again later (RFC 1996 §3.6).
 		log.Warningf("zone %s: NOTIFY from %s dropped: more than the NOTIFY rate", z.Origin, from)
+		notifyRefused(z.Origin, notifyRate) // metrics.go
 		return dns.RcodeSuccess, nil
 	}
+	notifyAccepted(z.Origin) // metrics.go
 	m := new(dns.Msg)
 	m.SetReply(r)
 	m.Authoritative = true

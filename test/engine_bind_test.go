@@ -206,7 +206,7 @@ func TestRestartServesFromDisk(t *testing.T) {
 		data, err := os.ReadFile(filepath.Join(dir, "dyn.test.zone"))
 		return err == nil && strings.Contains(string(data), "saved.dyn.test.")
 	})
-	inst.Stop()
+	stopCoreDNS(inst)
 	bind.Stop()
 
 	startCoreDNS(t, corefile)

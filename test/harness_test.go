@@ -57,8 +57,16 @@ func startCoreDNS(t testing.TB, corefile string) *caddy.Instance {
 	if err != nil {
 		t.Fatalf("starting CoreDNS: %v\n%s", err, corefile)
 	}
-	t.Cleanup(func() { inst.Stop() })
+	t.Cleanup(func() { stopCoreDNS(inst) })
 	return inst
+}
+
+// stopCoreDNS stops an instance the way CoreDNS does on SIGTERM: the plugins' shutdown
+// callbacks (which stop cfsecondary's engine and its writes to disk) and then the servers.
+// caddy's Instance.Stop alone only closes the listeners. Stopping twice is harmless.
+func stopCoreDNS(inst *caddy.Instance) {
+	inst.ShutdownCallbacks()
+	inst.Stop()
 }
 
 // exchange sends one query over UDP (or TCP) and returns the reply.

@@ -150,7 +150,7 @@ func TestReloadKeepsZones(t *testing.T) {
 	if err != nil {
 		t.Fatalf("reload: %v", err)
 	}
-	t.Cleanup(func() { next.Stop() })
+	t.Cleanup(func() { stopCoreDNS(next) })
 	if s := serialAt(addr, origin); s != 1 {
 		t.Fatalf("serial %d right after the reload, want 1", s)
 	}
