@@ -7,6 +7,7 @@ package cfsecondary
 import (
 	"fmt"
 
+	"github.com/cfsecondary/cfsecondary/dnssec"
 	"github.com/cfsecondary/cfsecondary/engine"
 	"github.com/cfsecondary/cfsecondary/store"
 
@@ -33,6 +34,7 @@ type servedZone struct {
 	limit     *rateLimiter
 	overrides overrides // nil for none
 	dnssec    DNSSECConfig
+	signer    *dnssec.Signer // nil unless the zone is signed online
 }
 
 // New builds the plugin for the given blocks; the zones are not loaded until Start. Zones found
@@ -61,10 +63,31 @@ func New(configs []Config, from map[string]*engine.Zone) (*Secondary, error) {
 			rate = DefaultNotifyRate
 		}
 		limit := newRateLimiter(rate)
+		var sign *dnssec.Config
+		if cfg.DNSSEC.Mode == "sign" || cfg.DNSSEC.Mode == "multi-signer" {
+			c, err := dnssec.ParseArgs(cfg.DNSSEC.Mode, cfg.DNSSEC.Args)
+			if err != nil {
+				return nil, err
+			}
+			if c.KeyDir == "" {
+				c.KeyDir = cfg.Dir
+			}
+			sign = &c
+		}
 		for _, origin := range cfg.Zones {
 			z := s.engine.Add(origin, set, from[origin])
-			s.zones[origin] = &servedZone{Zone: z, fall: cfg.Fall, notify: cfg.Notify, limit: limit,
+			sz := &servedZone{Zone: z, fall: cfg.Fall, notify: cfg.Notify, limit: limit,
 				overrides: cfg.Overrides.forZone(origin), dnssec: cfg.DNSSEC}
+			if sign != nil {
+				keys, err := dnssec.EnsureKeys(sign.KeyDir, origin, sign.Algorithm)
+				if err != nil {
+					return nil, fmt.Errorf("zone %s: %w", origin, err)
+				}
+				if sz.signer, err = dnssec.NewSigner(origin, keys, sign.Options); err != nil {
+					return nil, fmt.Errorf("zone %s: %w", origin, err)
+				}
+			}
+			s.zones[origin] = sz
 		}
 	}
 	s.ops = newOps(s, configs) // ops: metrics and alerts (observe.go)

@@ -68,6 +68,10 @@ func (s *Secondary) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.M
 	if res.Rcode == dns.RcodeNameError && z.fall.Through(qname) {
 		return plugin.NextOrFailure(s.Name(), s.Next, ctx, w, r)
 	}
+	// Signed after fallthrough: compact denial turns NXDOMAIN into NOERROR.
+	if z.signer != nil {
+		res = z.signer.Sign(data, req, res)
+	}
 
 	m := new(dns.Msg)
 	m.SetReply(r)

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cfsecondary/cfsecondary/dnssec"
 	"github.com/cfsecondary/cfsecondary/engine"
 	"github.com/cfsecondary/cfsecondary/xfr"
 	"github.com/cfsecondary/cfsecondary/zone"
@@ -391,7 +392,20 @@ func parseBlock(c *caddy.Controller) (Config, error) {
 				return cfg, c.ArgErr()
 			}
 			switch args[0] {
-			case "presigned", "sign", "multi-signer":
+			case "presigned":
+				if len(args) > 1 {
+					return cfg, c.Errf("dnssec presigned takes no options, got %q", strings.Join(args[1:], " "))
+				}
+			case "sign", "multi-signer":
+				dc, err := dnssec.ParseArgs(args[0], args[1:])
+				if err != nil {
+					return cfg, c.Err(err.Error())
+				}
+				if dc.KeyDir != "" && !filepath.IsAbs(dc.KeyDir) {
+					if root := dnsserver.GetConfig(c).Root; root != "" {
+						args = append(args, "keys", filepath.Join(root, dc.KeyDir))
+					}
+				}
 			default:
 				return cfg, c.Errf("dnssec wants presigned, sign or multi-signer, not %q", args[0])
 			}

@@ -191,6 +191,17 @@ func TestParse(t *testing.T) {
 			},
 		},
 		{
+			name:  "online signing",
+			keys:  []string{"example.org."},
+			input: "cfsecondary {\n peer 192.0.2.1\n dnssec sign ed25519 nsec3 keys /etc/coredns/keys\n}",
+			check: func(t *testing.T, cfgs []Config) {
+				d := cfgs[0].DNSSEC
+				if d.Mode != "sign" || strings.Join(d.Args, " ") != "ed25519 nsec3 keys /etc/coredns/keys" {
+					t.Errorf("dnssec = %+v", d)
+				}
+			},
+		},
+		{
 			name:  "two blocks",
 			keys:  []string{"."},
 			input: "cfsecondary a.example { \n peer 192.0.2.1 \n }\ncfsecondary b.example {\n peer 192.0.2.2 \n}",
@@ -251,6 +262,8 @@ func TestParse(t *testing.T) {
 		{name: "override without value", keys: []string{"example.org."}, input: "cfsecondary {\n peer 192.0.2.1\n override www A\n}", wantErr: "Testfile:3 - Error during parsing: override wants NAME [TTL] TYPE VALUE, got 2 arguments"},
 		{name: "override with presigned", keys: []string{"example.org."}, input: "cfsecondary {\n peer 192.0.2.1\n dnssec presigned\n override www A 192.0.2.1\n}", wantErr: "override records cannot be used with dnssec presigned"},
 		{name: "bad dnssec mode", keys: []string{"example.org."}, input: "cfsecondary {\n peer 192.0.2.1\n dnssec maybe\n}", wantErr: `Testfile:3 - Error during parsing: dnssec wants presigned, sign or multi-signer, not "maybe"`},
+		{name: "bad dnssec sign option", keys: []string{"example.org."}, input: "cfsecondary {\n peer 192.0.2.1\n dnssec sign rsa\n}", wantErr: "Testfile:3 - Error during parsing: dnssec: unknown argument \"rsa\""},
+		{name: "dnssec presigned with options", keys: []string{"example.org."}, input: "cfsecondary {\n peer 192.0.2.1\n dnssec presigned nsec3\n}", wantErr: "Testfile:3 - Error during parsing: dnssec presigned takes no options"},
 		{name: "bad transfer timeout", keys: []string{"example.org."}, input: "cfsecondary {\n peer 192.0.2.1\n transfer-timeout 1s 2s 3s\n}", wantErr: "transfer-timeout wants IDLE [MAX], got 3 arguments"},
 	}
 	for _, tc := range tests {
