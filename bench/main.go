@@ -12,9 +12,12 @@ package main
 
 import (
 	"bufio"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"os/exec"
@@ -64,6 +67,7 @@ type bench struct {
 	start                       time.Time
 	coreVersion, coreGo, bindV  string
 	perfVersion, cpuModel, head string
+	coreSum                     string // sha256 of the binary measured, first 12 hex digits
 }
 
 func main() {
@@ -147,8 +151,6 @@ func (b *bench) run() error {
 	if err := b.findTools(); err != nil {
 		return err
 	}
-	b.describeMachine()
-	logf("estimate: about %d minutes in all (a rough guess; a better one after the first round)", int(math.Ceil(b.estimate().Minutes())))
 
 	// A new directory of our own, inside -work when given, so that removing it at the end
 	// never touches anything else.
@@ -170,6 +172,18 @@ func (b *bench) run() error {
 		}
 	}
 	logf("work directory: %s (removed at the end unless -keep)", b.work)
+
+	// Every server runs from one copy of the binary taken now: ./coredns may be rebuilt while
+	// the bench runs (make build in the same checkout), and a comparison must not straddle two.
+	sum, err := copyFile(b.coredns, filepath.Join(b.work, "coredns"))
+	if err != nil {
+		return fmt.Errorf("copying %s: %w", b.coredns, err)
+	}
+	logf("measuring a copy of %s (sha256 %s)", b.coredns, sum[:12])
+	b.coredns = filepath.Join(b.work, "coredns")
+	b.coreSum = sum[:12]
+	b.describeMachine()
+	logf("estimate: about %d minutes in all (a rough guess; a better one after the first round)", int(math.Ceil(b.estimate().Minutes())))
 
 	if err := b.prepare(); err != nil {
 		return err
@@ -252,6 +266,28 @@ func (b *bench) findTools() error {
 	return nil
 }
 
+// copyFile copies an executable and returns the sha256 of its content, in hex.
+func copyFile(from, to string) (string, error) {
+	src, err := os.Open(from)
+	if err != nil {
+		return "", err
+	}
+	defer src.Close()
+	dst, err := os.OpenFile(to, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o755)
+	if err != nil {
+		return "", err
+	}
+	h := sha256.New()
+	if _, err := io.Copy(io.MultiWriter(dst, h), src); err != nil {
+		dst.Close()
+		return "", err
+	}
+	if err := dst.Close(); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
 func lookTool(name string) string {
 	if p, err := exec.LookPath(name); err == nil {
 		return p
@@ -307,9 +343,9 @@ func (b *bench) describeMachine() {
 			commit += "+changes"
 		}
 	}
-	b.head = fmt.Sprintf("%s · %d CPUs (%s) · harness %s · %s (%s) · %s · dnsperf %s %s",
+	b.head = fmt.Sprintf("%s · %d CPUs (%s) · harness %s · %s (%s, sha256 %s) · %s · dnsperf %s %s",
 		time.Now().Format("2006-01-02 15:04 MST"), runtime.NumCPU(), b.cpuModel, runtime.Version(),
-		b.coreVersion, b.coreGo, b.bindV, b.perfVersion, perfFlags(b.opt.duration))
+		b.coreVersion, b.coreGo, b.coreSum, b.bindV, b.perfVersion, perfFlags(b.opt.duration))
 	if commit != "" {
 		b.head += " · commit " + commit
 	}
