@@ -52,10 +52,8 @@ func (s *Secondary) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.M
 		return writeServfail(w, r, dns.ExtendedErrorCodeInvalidData, "zone has expired")
 	}
 
-	var do bool
-	if opt := r.IsEdns0(); opt != nil {
-		do = opt.Do()
-	}
+	opt := r.IsEdns0()
+	do := opt != nil && opt.Do()
 	req := zone.Request{Name: q.Name, Type: q.Qtype, DO: do, TCP: isTCP(w)}
 	var res zone.Result
 	overridden := false
@@ -78,7 +76,7 @@ func (s *Secondary) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.M
 	m.Authoritative = res.Authoritative
 	m.Rcode = res.Rcode
 	m.Answer, m.Ns, m.Extra = res.Answer, res.Ns, res.Extra
-	if opt := r.IsEdns0(); opt != nil && hasExpireOption(opt) {
+	if opt != nil && hasExpireOption(opt) {
 		m.Extra = append(m.Extra, expireOPT(opt, z))
 	}
 	w.WriteMsg(m)
@@ -91,7 +89,7 @@ func (z *servedZone) mayOverride(data *zone.Zone) bool {
 	if z.dnssec.Mode == "sign" || z.dnssec.Mode == "multi-signer" {
 		return true
 	}
-	return len(data.RRset(data.Origin(), dns.TypeDNSKEY)) == 0
+	return !data.Signed()
 }
 
 func hasExpireOption(opt *dns.OPT) bool {
