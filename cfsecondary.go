@@ -6,10 +6,12 @@ package cfsecondary
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/cfsecondary/cfsecondary/dnssec"
 	"github.com/cfsecondary/cfsecondary/engine"
 	"github.com/cfsecondary/cfsecondary/store"
+	"github.com/cfsecondary/cfsecondary/zone"
 
 	"github.com/coredns/coredns/plugin"
 	"github.com/coredns/coredns/plugin/pkg/fall"
@@ -58,6 +60,17 @@ func New(configs []Config, from map[string]*engine.Zone) (*Secondary, error) {
 			}
 		}
 		set := engine.Settings{Peers: cfg.Peers, Refresh: cfg.Refresh, Timers: cfg.Timers, Limits: cfg.Limits, Xfr: cfg.Xfr, Store: st}
+		if cfg.DNSSEC.Mode == "presigned" {
+			margin, err := parseValidate(cfg.DNSSEC.Args)
+			if err != nil {
+				return nil, err
+			}
+			if margin > 0 {
+				set.Validate = func(z *zone.Zone, names []string) error {
+					return dnssec.Validate(z, names, time.Now(), margin)
+				}
+			}
+		}
 		rate := cfg.Notify.Rate
 		if rate == 0 {
 			rate = DefaultNotifyRate

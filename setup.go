@@ -393,8 +393,8 @@ func parseBlock(c *caddy.Controller) (Config, error) {
 			}
 			switch args[0] {
 			case "presigned":
-				if len(args) > 1 {
-					return cfg, c.Errf("dnssec presigned takes no options, got %q", strings.Join(args[1:], " "))
+				if _, err := parseValidate(args[1:]); err != nil {
+					return cfg, c.Err(err.Error())
 				}
 			case "sign", "multi-signer":
 				dc, err := dnssec.ParseArgs(args[0], args[1:])
@@ -555,4 +555,27 @@ func openArg(c *caddy.Controller, dir string) (*os.File, string, error) {
 		return nil, "", c.Errf("%s: %v", dir, err)
 	}
 	return f, path, nil
+}
+
+// DefaultValidateMargin is how long the signatures of a pre-signed zone must stay valid for a new
+// version to be served under `dnssec presigned validate`.
+const DefaultValidateMargin = 24 * time.Hour
+
+// parseValidate reads the options of `dnssec presigned [validate [MARGIN]]`: whether to validate
+// each new version before serving it, and how long its signatures must stay valid; 0 for no
+// validation.
+func parseValidate(args []string) (time.Duration, error) {
+	switch {
+	case len(args) == 0:
+		return 0, nil
+	case args[0] != "validate" || len(args) > 2:
+		return 0, fmt.Errorf("dnssec presigned takes only validate [MARGIN], got %q", strings.Join(args, " "))
+	case len(args) == 1:
+		return DefaultValidateMargin, nil
+	}
+	d, err := parseDuration(args[1])
+	if err != nil {
+		return 0, fmt.Errorf("dnssec presigned validate: %v", err)
+	}
+	return d, nil
 }

@@ -263,7 +263,8 @@ func TestParse(t *testing.T) {
 		{name: "override with presigned", keys: []string{"example.org."}, input: "cfsecondary {\n peer 192.0.2.1\n dnssec presigned\n override www A 192.0.2.1\n}", wantErr: "override records cannot be used with dnssec presigned"},
 		{name: "bad dnssec mode", keys: []string{"example.org."}, input: "cfsecondary {\n peer 192.0.2.1\n dnssec maybe\n}", wantErr: `Testfile:3 - Error during parsing: dnssec wants presigned, sign or multi-signer, not "maybe"`},
 		{name: "bad dnssec sign option", keys: []string{"example.org."}, input: "cfsecondary {\n peer 192.0.2.1\n dnssec sign rsa\n}", wantErr: "Testfile:3 - Error during parsing: dnssec: unknown argument \"rsa\""},
-		{name: "dnssec presigned with options", keys: []string{"example.org."}, input: "cfsecondary {\n peer 192.0.2.1\n dnssec presigned nsec3\n}", wantErr: "Testfile:3 - Error during parsing: dnssec presigned takes no options"},
+		{name: "dnssec presigned with options", keys: []string{"example.org."}, input: "cfsecondary {\n peer 192.0.2.1\n dnssec presigned nsec3\n}", wantErr: "Testfile:3 - Error during parsing: dnssec presigned takes only validate [MARGIN], got \"nsec3\""},
+		{name: "bad validate margin", keys: []string{"example.org."}, input: "cfsecondary {\n peer 192.0.2.1\n dnssec presigned validate soon\n}", wantErr: "Testfile:3 - Error during parsing: dnssec presigned validate: bad duration \"soon\""},
 		{name: "bad transfer timeout", keys: []string{"example.org."}, input: "cfsecondary {\n peer 192.0.2.1\n transfer-timeout 1s 2s 3s\n}", wantErr: "transfer-timeout wants IDLE [MAX], got 3 arguments"},
 	}
 	for _, tc := range tests {

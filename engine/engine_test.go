@@ -226,3 +226,37 @@ func TestSerialNewer(t *testing.T) {
 		}
 	}
 }
+
+// TestValidateRejects: a version Settings.Validate refuses is not served, and says why.
+func TestValidateRejects(t *testing.T) {
+	const origin = "validate.test."
+	primary := fakeprimary.Start(t, origin, fakeprimary.Zone(origin, 1, 3))
+	e := New(0)
+	var warned []string
+	e.Observe(func(z *Zone, ev Event) {
+		if ev.Kind == EventWarning {
+			warned = append(warned, ev.Warning)
+		}
+	})
+	z := e.Add(origin, Settings{Peers: []Peer{{Addr: primary.Addr}}, Refresh: time.Hour, Limits: DefaultTestLimits,
+		Validate: func(d *zone.Zone, _ []string) error {
+			if d.Serial() == 2 {
+				return fmt.Errorf("signatures of serial 2 expire too soon")
+			}
+			return nil
+		}}, nil)
+	e.Start()
+	t.Cleanup(e.Stop)
+	waitFor(t, "serial 1", func() bool { return z.Data() != nil })
+	attempts := z.Attempts()
+	primary.SetRecords(fakeprimary.Zone(origin, 2, 3))
+	e.Check(z)
+	waitFor(t, "the rejected transfer", func() bool { return z.Attempts() > attempts })
+	if z.Data().Serial() != 1 || !strings.Contains(z.LastError(), "expire too soon") {
+		t.Errorf("serving serial %d, last error %q; want serial 1 kept and the reason", z.Data().Serial(), z.LastError())
+	}
+	e.Stop()
+	if len(warned) != 1 || warned[0] != WarnInvalid {
+		t.Errorf("warnings %v, want one %q", warned, WarnInvalid)
+	}
+}

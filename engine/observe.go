@@ -63,6 +63,9 @@ func (e *Engine) emit(z *Zone, ev Event) {
 	e.observer(z, ev)
 }
 
+// ErrRejected is wrapped by the error of a version that Settings.Validate refused.
+var ErrRejected = errors.New("rejected by validation")
+
 // warningFor classifies a failed transfer for the warning alert, or "" when it is not a problem
 // with the data (a timeout, a refused connection).
 func warningFor(err error) string {
@@ -72,7 +75,7 @@ func warningFor(err error) string {
 		return WarnTSIG
 	case errors.Is(err, zone.ErrLimit):
 		return WarnLimit
-	case errors.Is(err, zone.ErrInvalid):
+	case errors.Is(err, zone.ErrInvalid), errors.Is(err, ErrRejected):
 		return WarnInvalid
 	}
 	return ""

@@ -25,14 +25,15 @@ func (e *Engine) transfer(ctx context.Context, z *Zone, p *peerState, incrementa
 
 	cur := z.Data()
 	var (
-		nz   *zone.Zone
-		res  xfr.Result
-		kind = "axfr"
-		err  error
+		nz      *zone.Zone
+		res     xfr.Result
+		kind    = "axfr"
+		touched []string // the names an IXFR changed; nil: all
+		err     error
 	)
 	if useIXFR && cur != nil {
 		kind = "ixfr"
-		nz, res, err = e.ixfr(ctx, z, p, cur)
+		nz, res, touched, err = e.ixfr(ctx, z, p, cur)
 		if errors.Is(err, xfr.ErrFallback) || errors.Is(err, zone.ErrNotFound) {
 			log.Infof("zone %s: IXFR from %s not usable, falling back to AXFR: %v", z.Origin, p.Addr, err)
 			if errors.Is(err, xfr.ErrFallback) && lacksIXFR(err) {
@@ -57,6 +58,11 @@ func (e *Engine) transfer(ctx context.Context, z *Zone, p *peerState, incrementa
 	}
 	if err == nil && cur != nil && SerialNewer(cur.Serial(), nz.Serial()) {
 		err = fmt.Errorf("serial %d is older than the %d being served", nz.Serial(), cur.Serial())
+	}
+	if err == nil && z.settings.Validate != nil {
+		if verr := z.settings.Validate(nz, touched); verr != nil {
+			err = fmt.Errorf("%w: %w", ErrRejected, verr)
+		}
 	}
 	if err != nil {
 		z.mu.Lock()
@@ -118,9 +124,9 @@ func (e *Engine) axfr(ctx context.Context, z *Zone, p *peerState) (*zone.Zone, x
 	return nz, res, err
 }
 
-// ixfr asks for the changes since cur and applies them to copies of it, delta after delta.
-// It returns a nil zone when the primary says cur is up to date.
-func (e *Engine) ixfr(ctx context.Context, z *Zone, p *peerState, cur *zone.Zone) (*zone.Zone, xfr.Result, error) {
+// ixfr asks for the changes since cur and applies them to copies of it, delta after delta, and
+// returns the names it touched. It returns a nil zone when the primary says cur is up to date.
+func (e *Engine) ixfr(ctx context.Context, z *Zone, p *peerState, cur *zone.Zone) (*zone.Zone, xfr.Result, []string, error) {
 	var b *zone.Builder
 	sink := sinkFunc(func(rr dns.RR) error {
 		if b == nil {
@@ -130,24 +136,30 @@ func (e *Engine) ixfr(ctx context.Context, z *Zone, p *peerState, cur *zone.Zone
 	})
 	res, err := xfr.IXFR(ctx, p.xfrPeer(), z.Origin, cur.SOA(), z.settings.Xfr, sink)
 	if err != nil {
-		return nil, res.Result, err
+		return nil, res.Result, nil, err
 	}
 	switch {
 	case res.UpToDate:
-		return nil, res.Result, nil
+		return nil, res.Result, nil, nil
 	case res.Full:
 		nz, err := b.Zone()
-		return nz, res.Result, err
+		return nz, res.Result, nil, err
 	}
 	nz := cur
+	var touched []string
 	for i, d := range res.Deltas {
+		for _, rrs := range [][]dns.RR{d.Del, d.Add} {
+			for _, rr := range rrs {
+				touched = append(touched, rr.Header().Name)
+			}
+		}
 		next, err := nz.Apply(append(d.Del, d.From), append(d.Add, d.To))
 		if err != nil {
-			return nil, res.Result, fmt.Errorf("applying IXFR delta %d (serial %d to %d): %w", i+1, d.From.Serial, d.To.Serial, err)
+			return nil, res.Result, nil, fmt.Errorf("applying IXFR delta %d (serial %d to %d): %w", i+1, d.From.Serial, d.To.Serial, err)
 		}
 		nz = next
 	}
-	return nz, res.Result, nil
+	return nz, res.Result, append(touched, z.Origin), nil
 }
 
 // lacksIXFR tells a peer without IXFR (NOTIMP, FORMERR, REFUSED, an empty answer) from one that

@@ -19,6 +19,9 @@ type Settings struct {
 	Limits  zone.Limits
 	Xfr     xfr.Options
 	Store   *store.Store // nil: nothing kept on disk
+	// Validate, when set, checks a new version before it is served (names: what an IXFR
+	// touched, nil for all); an error rejects it and the served version stays.
+	Validate func(z *zone.Zone, names []string) error
 }
 
 // Zone is one secondary zone: its settings, the data being served and its timers. The query
