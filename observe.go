@@ -84,6 +84,11 @@ func (o *ops) observe(z *engine.Zone, ev engine.Event) {
 	case engine.EventCheckFailed:
 		soaChecksTotal.WithLabelValues(zone, "failure").Inc()
 	case engine.EventTransfer:
+		if sz := o.s.zones[zone]; sz != nil && sz.signer != nil {
+			// The new version's DNSKEY RRset and NSEC3 chain, built here rather than by the
+			// first query that needs them.
+			go sz.signer.Prepare(z.Data())
+		}
 		countTransfer(ev, "success")
 		o.health(z.Status(), false)
 		o.raise(alert.Alert{
