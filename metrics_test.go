@@ -15,56 +15,15 @@ import (
 
 	"github.com/cfsecondary/cfsecondary/alert"
 	"github.com/cfsecondary/cfsecondary/engine"
+	"github.com/cfsecondary/cfsecondary/internal/testutil"
 
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 )
 
-// opsMetric reads one series from the default registry, the one the prometheus plugin
-// exports: a counter's or gauge's value, a histogram's sample count. ok is false when no
-// series has the name and labels.
-func opsMetric(t *testing.T, name string, labels map[string]string) (float64, bool) {
-	t.Helper()
-	mfs, err := prometheus.DefaultGatherer.Gather()
-	if err != nil {
-		t.Fatalf("gathering the metrics: %v", err)
-	}
-	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-	metrics:
-		for _, m := range mf.GetMetric() {
-			have := map[string]string{}
-			for _, l := range m.GetLabel() {
-				have[l.GetName()] = l.GetValue()
-			}
-			for k, v := range labels {
-				if have[k] != v {
-					continue metrics
-				}
-			}
-			return opsValueOf(m), true
-		}
-	}
-	return 0, false
-}
-
-func opsValueOf(m *dto.Metric) float64 {
-	switch {
-	case m.GetCounter() != nil:
-		return m.GetCounter().GetValue()
-	case m.GetGauge() != nil:
-		return m.GetGauge().GetValue()
-	case m.GetHistogram() != nil:
-		return float64(m.GetHistogram().GetSampleCount())
-	}
-	return m.GetUntyped().GetValue()
-}
-
 func opsMustMetric(t *testing.T, name string, labels map[string]string) float64 {
 	t.Helper()
-	v, ok := opsMetric(t, name, labels)
+	v, ok := testutil.Metric(t, name, labels)
 	if !ok {
 		t.Fatalf("no series %s%v", name, labels)
 	}
@@ -98,7 +57,7 @@ func TestZoneCollector(t *testing.T) {
 	s := opsTestSecondary(t, Config{Zones: []string{origin}, Peers: []engine.Peer{{Addr: "127.0.0.1:1"}}})
 	zl := map[string]string{"zone": origin}
 
-	if _, ok := opsMetric(t, "coredns_cfsecondary_zone_state", zl); ok {
+	if _, ok := testutil.Metric(t, "coredns_cfsecondary_zone_state", zl); ok {
 		t.Fatal("a zone reported before its instance started")
 	}
 	s.ops.start() // no engine: the zone stays loading
@@ -113,7 +72,7 @@ func TestZoneCollector(t *testing.T) {
 		t.Errorf("zone_expired = %v", v)
 	}
 	for _, name := range []string{"zone_serial", "zone_records", "zone_last_success_age_seconds", "zone_expires_in_seconds", "peer_up"} {
-		if _, ok := opsMetric(t, "coredns_cfsecondary_"+name, zl); ok {
+		if _, ok := testutil.Metric(t, "coredns_cfsecondary_"+name, zl); ok {
 			t.Errorf("%s reported for a zone never loaded", name)
 		}
 	}
@@ -121,7 +80,7 @@ func TestZoneCollector(t *testing.T) {
 		t.Errorf("peer_failures = %v", v)
 	}
 	s.ops.stop()
-	if _, ok := opsMetric(t, "coredns_cfsecondary_zone_state", zl); ok {
+	if _, ok := testutil.Metric(t, "coredns_cfsecondary_zone_state", zl); ok {
 		t.Error("a zone still reported after its instance stopped")
 	}
 	s.ops.stop() // twice, as a reload does
@@ -188,7 +147,7 @@ func opsCollect(st engine.Status, now time.Time) map[string]float64 {
 		for _, l := range d.GetLabel() {
 			labels = append(labels, l.GetName()+`="`+l.GetValue()+`"`)
 		}
-		out[name+"{"+strings.Join(labels, ",")+"}"] = opsValueOf(&d)
+		out[name+"{"+strings.Join(labels, ",")+"}"] = testutil.MetricValue(&d)
 	}
 	return out
 }
@@ -199,7 +158,7 @@ func TestObserveCounts(t *testing.T) {
 	s := opsTestSecondary(t, Config{Zones: []string{origin}, Peers: []engine.Peer{{Addr: "127.0.0.1:1"}}})
 	z := s.zones[origin].Zone
 	hist := func(typ, result string) float64 {
-		v, _ := opsMetric(t, "coredns_cfsecondary_transfer_duration_seconds", map[string]string{"type": typ, "result": result})
+		v, _ := testutil.Metric(t, "coredns_cfsecondary_transfer_duration_seconds", map[string]string{"type": typ, "result": result})
 		return v
 	}
 	ixfrOK, axfrFail := hist("ixfr", "success"), hist("axfr", "failure")
@@ -388,7 +347,7 @@ func TestFailingOpensOnceClosesOnce(t *testing.T) {
 			t.Errorf("alerts_total %s %s = %v, want 1", c.typ, c.event, v)
 		}
 	}
-	if v, _ := opsMetric(t, "coredns_cfsecondary_webhook_deliveries_total", map[string]string{"result": "delivered"}); v < 4 {
+	if v, _ := testutil.Metric(t, "coredns_cfsecondary_webhook_deliveries_total", map[string]string{"result": "delivered"}); v < 4 {
 		t.Errorf("webhook_deliveries_total delivered = %v, want at least 4", v)
 	}
 }

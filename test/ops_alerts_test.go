@@ -13,6 +13,7 @@ import (
 
 	"github.com/cfsecondary/cfsecondary/alert"
 	"github.com/cfsecondary/cfsecondary/internal/fakeprimary"
+	"github.com/cfsecondary/cfsecondary/internal/testutil"
 
 	"github.com/miekg/dns"
 )
@@ -280,7 +281,7 @@ func TestOpsAlertsReceiverNeverDelaysTransfers(t *testing.T) {
 				rec = opsStartReceiver(t, "s", make(chan struct{}))
 				url = rec.URL
 			}
-			retries, _ := opsMetric(t, "coredns_cfsecondary_webhook_retries_total", nil)
+			retries, _ := testutil.Metric(t, "coredns_cfsecondary_webhook_retries_total", nil)
 			primary := fakeprimary.Start(t, zone, fakeprimary.Zone(zone, 1, 100))
 			port := freePort(t)
 			addr := fmt.Sprintf("127.0.0.1:%d", port)
@@ -320,7 +321,7 @@ func TestOpsAlertsReceiverNeverDelaysTransfers(t *testing.T) {
 			// The alerts did go to the receiver, which is what it held up or refused.
 			if rec != nil {
 				waitFor(t, 5*time.Second, "a delivery attempt", func() bool { return rec.requests.Load() >= 1 })
-				if n, _ := opsMetric(t, "coredns_cfsecondary_webhook_queue_length", nil); n < 1 {
+				if n, _ := testutil.Metric(t, "coredns_cfsecondary_webhook_queue_length", nil); n < 1 {
 					t.Errorf("webhook_queue_length = %v with the receiver hanging", n)
 				}
 			} else {

@@ -11,11 +11,10 @@ import (
 	"time"
 
 	"github.com/cfsecondary/cfsecondary/internal/fakeprimary"
+	"github.com/cfsecondary/cfsecondary/internal/testutil"
 
 	"github.com/coredns/caddy"
 	"github.com/miekg/dns"
-	"github.com/prometheus/client_golang/prometheus"
-	dto "github.com/prometheus/client_model/go"
 )
 
 // opsStart starts CoreDNS like startCoreDNS and, at the end of the test, also runs its
@@ -28,53 +27,10 @@ func opsStart(t *testing.T, corefile string) *caddy.Instance {
 	return inst
 }
 
-// opsMetric sums the series of a metric whose labels include the given ones, from the default
-// registry that the prometheus plugin exports (a histogram counts its samples). ok is false
-// when there is none.
-func opsMetric(t testing.TB, name string, labels map[string]string) (sum float64, ok bool) {
-	t.Helper()
-	mfs, err := prometheus.DefaultGatherer.Gather()
-	if err != nil {
-		t.Fatalf("gathering the metrics: %v", err)
-	}
-	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-	series:
-		for _, m := range mf.GetMetric() {
-			have := map[string]string{}
-			for _, l := range m.GetLabel() {
-				have[l.GetName()] = l.GetValue()
-			}
-			for k, v := range labels {
-				if have[k] != v {
-					continue series
-				}
-			}
-			ok = true
-			sum += opsValue(m)
-		}
-	}
-	return sum, ok
-}
-
-func opsValue(m *dto.Metric) float64 {
-	switch {
-	case m.GetCounter() != nil:
-		return m.GetCounter().GetValue()
-	case m.GetGauge() != nil:
-		return m.GetGauge().GetValue()
-	case m.GetHistogram() != nil:
-		return float64(m.GetHistogram().GetSampleCount())
-	}
-	return m.GetUntyped().GetValue()
-}
-
 // opsWant checks a metric's value now.
 func opsWant(t *testing.T, name string, labels map[string]string, want float64) {
 	t.Helper()
-	got, ok := opsMetric(t, name, labels)
+	got, ok := testutil.Metric(t, name, labels)
 	if !ok || got != want {
 		t.Errorf("%s%v = %v (present: %v), want %v", name, labels, got, ok, want)
 	}
@@ -87,7 +43,7 @@ func opsWaitMetric(t *testing.T, timeout time.Duration, name string, labels map[
 	var ok bool
 	deadline := time.Now().Add(timeout)
 	for time.Now().Before(deadline) {
-		if last, ok = opsMetric(t, name, labels); ok && cond(last) {
+		if last, ok = testutil.Metric(t, name, labels); ok && cond(last) {
 			return
 		}
 		time.Sleep(20 * time.Millisecond)
@@ -143,10 +99,10 @@ func TestOpsMetricsTransfers(t *testing.T) {
 	// The first transfer: AXFR.
 	waitFor(t, 10*time.Second, "serial 1", func() bool { return serialAt(addr, origin) == 1 })
 	opsWaitMetric(t, 5*time.Second, "coredns_cfsecondary_transfers_total", zl("type", "axfr", "result", "success"), func(v float64) bool { return v == 1 })
-	if v, _ := opsMetric(t, "coredns_cfsecondary_transfer_bytes_total", zl("type", "axfr")); v < 500 {
+	if v, _ := testutil.Metric(t, "coredns_cfsecondary_transfer_bytes_total", zl("type", "axfr")); v < 500 {
 		t.Errorf("transfer_bytes_total axfr = %v, want the size of a 23-record zone", v)
 	}
-	if v, _ := opsMetric(t, "coredns_cfsecondary_transfer_duration_seconds", opsLabels("type", "axfr", "result", "success")); v < 1 {
+	if v, _ := testutil.Metric(t, "coredns_cfsecondary_transfer_duration_seconds", opsLabels("type", "axfr", "result", "success")); v < 1 {
 		t.Errorf("transfer_duration_seconds axfr success has %v samples", v)
 	}
 	opsWant(t, "coredns_cfsecondary_zone_serial", z, 1)
@@ -155,10 +111,10 @@ func TestOpsMetricsTransfers(t *testing.T) {
 	opsWant(t, "coredns_cfsecondary_zone_state", zl("state", "fresh"), 1)
 	opsWant(t, "coredns_cfsecondary_peer_up", peer, 1)
 	opsWant(t, "coredns_cfsecondary_peer_failures", peer, 0)
-	if v, _ := opsMetric(t, "coredns_cfsecondary_zone_last_success_age_seconds", z); v < 0 || v > 5 {
+	if v, _ := testutil.Metric(t, "coredns_cfsecondary_zone_last_success_age_seconds", z); v < 0 || v > 5 {
 		t.Errorf("zone_last_success_age_seconds = %v, want a few seconds at most", v)
 	}
-	if v, _ := opsMetric(t, "coredns_cfsecondary_zone_expires_in_seconds", z); v < 604800-10 || v > 604800 {
+	if v, _ := testutil.Metric(t, "coredns_cfsecondary_zone_expires_in_seconds", z); v < 604800-10 || v > 604800 {
 		t.Errorf("zone_expires_in_seconds = %v, want about the SOA EXPIRE 604800", v)
 	}
 	opsWant(t, "coredns_cfsecondary_alerts_total", zl("type", "secondary_dns_zone_successfully_updated", "event", "single"), 1)
@@ -176,7 +132,7 @@ func TestOpsMetricsTransfers(t *testing.T) {
 	opsWant(t, "coredns_cfsecondary_soa_checks_total", zl("result", "success"), 1)
 	opsWant(t, "coredns_cfsecondary_zone_serial", z, 2)
 	opsWant(t, "coredns_cfsecondary_zone_records", z, 24)
-	if v, _ := opsMetric(t, "coredns_cfsecondary_transfer_bytes_total", zl("type", "ixfr")); v <= 0 {
+	if v, _ := testutil.Metric(t, "coredns_cfsecondary_transfer_bytes_total", zl("type", "ixfr")); v <= 0 {
 		t.Errorf("transfer_bytes_total ixfr = %v", v)
 	}
 
@@ -190,7 +146,7 @@ func TestOpsMetricsTransfers(t *testing.T) {
 	opsWaitMetric(t, 5*time.Second, "coredns_cfsecondary_transfers_total", zl("result", "failure"), func(v float64) bool { return v >= 1 })
 	opsWaitMetric(t, 5*time.Second, "coredns_cfsecondary_zone_state", zl("state", "retrying"), func(v float64) bool { return v == 1 })
 	opsWant(t, "coredns_cfsecondary_peer_up", peer, 0)
-	if v, _ := opsMetric(t, "coredns_cfsecondary_peer_failures", peer); v < 1 {
+	if v, _ := testutil.Metric(t, "coredns_cfsecondary_peer_failures", peer); v < 1 {
 		t.Errorf("peer_failures = %v, want 1 or more", v)
 	}
 	opsWant(t, "coredns_cfsecondary_alerts_total", zl("type", "secondary_dns_all_primaries_failing", "event", "start"), 1)
@@ -265,7 +221,7 @@ func TestOpsMetricsBind(t *testing.T) {
 	opsWaitMetric(t, 10*time.Second, "coredns_cfsecondary_peer_up", peer, func(v float64) bool { return v == 1 })
 	opsWaitMetric(t, 5*time.Second, "coredns_cfsecondary_zone_state", zl("state", "fresh"), func(v float64) bool { return v == 1 })
 	opsWant(t, "coredns_cfsecondary_peer_failures", peer, 0)
-	if v, _ := opsMetric(t, "coredns_cfsecondary_zone_last_success_age_seconds", z); v > 3 {
+	if v, _ := testutil.Metric(t, "coredns_cfsecondary_zone_last_success_age_seconds", z); v > 3 {
 		t.Errorf("zone_last_success_age_seconds = %v after the primary came back", v)
 	}
 	opsWant(t, "coredns_cfsecondary_transfers_total", zl("result", "success"), 1) // nothing changed: no transfer
@@ -296,10 +252,10 @@ func TestOpsMetricsReload(t *testing.T) {
 	}
 	t.Cleanup(func() { stopCoreDNS(next) })
 	opsWant(t, "coredns_cfsecondary_zone_serial", opsLabels("zone", kept), 5)
-	if _, ok := opsMetric(t, "coredns_cfsecondary_zone_serial", opsLabels("zone", dropped)); ok {
+	if _, ok := testutil.Metric(t, "coredns_cfsecondary_zone_serial", opsLabels("zone", dropped)); ok {
 		t.Error("the zone the reload removed is still reported")
 	}
-	if _, ok := opsMetric(t, "coredns_cfsecondary_zone_state", opsLabels("zone", dropped)); ok {
+	if _, ok := testutil.Metric(t, "coredns_cfsecondary_zone_state", opsLabels("zone", dropped)); ok {
 		t.Error("the zone the reload removed still has a state")
 	}
 }
