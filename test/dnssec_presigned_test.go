@@ -464,6 +464,9 @@ func TestPresignedIXFRFromBind(t *testing.T) {
 				t.Fatal(err)
 			}
 			waitFor(t, 15*time.Second, "serial 2026112702", func() bool { return serialAt(addr, presignedOrigin) == 2026112702 })
+			waitFor(t, 5*time.Second, "the IXFR to be logged", func() bool {
+				return logs.Count("dnssec.test.: transferred serial 2026112702") >= 1
+			})
 			if n := logs.Count("dnssec.test.: transferred serial 2026112702", "by ixfr"); n != 1 {
 				t.Errorf("serial 2026112702 came by IXFR %d times, want once:\n%s", n, logs)
 			}

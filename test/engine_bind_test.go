@@ -70,6 +70,10 @@ func TestNotifyIXFRFromBind(t *testing.T) {
 			if !ixfr {
 				byIXFR, byAXFR, bindIXFR, bindAXFR = 0, 4, 0, 4
 			}
+			// Each version is served a moment before its transfer is logged.
+			waitFor(t, 5*time.Second, "the transfers to be logged", func() bool {
+				return logs.Count("dyn.test.: transferred serial") >= 4
+			})
 			if n := logs.Count("dyn.test.: transferred serial", "by ixfr"); n != byIXFR {
 				t.Errorf("secondary logged %d transfers by IXFR, want %d:\n%s", n, byIXFR, logs)
 			}

@@ -117,7 +117,8 @@ func TestOpsMetricsTransfers(t *testing.T) {
 	if v, _ := testutil.Metric(t, "coredns_cfsecondary_zone_expires_in_seconds", z); v < 604800-10 || v > 604800 {
 		t.Errorf("zone_expires_in_seconds = %v, want about the SOA EXPIRE 604800", v)
 	}
-	opsWant(t, "coredns_cfsecondary_alerts_total", zl("type", "secondary_dns_zone_successfully_updated", "event", "single"), 1)
+	// Raised right after the transfer is counted, in the same goroutine: wait for it too.
+	opsWaitMetric(t, 5*time.Second, "coredns_cfsecondary_alerts_total", zl("type", "secondary_dns_zone_successfully_updated", "event", "single"), func(v float64) bool { return v == 1 })
 
 	// An accepted NOTIFY brings serial 2 by IXFR.
 	primary.SetRecords(fakeprimary.Zone(origin, 2, 21))
@@ -149,7 +150,8 @@ func TestOpsMetricsTransfers(t *testing.T) {
 	if v, _ := testutil.Metric(t, "coredns_cfsecondary_peer_failures", peer); v < 1 {
 		t.Errorf("peer_failures = %v, want 1 or more", v)
 	}
-	opsWant(t, "coredns_cfsecondary_alerts_total", zl("type", "secondary_dns_all_primaries_failing", "event", "start"), 1)
+	// Raised once the failed refresh is reported, just after the state shows it: wait for it.
+	opsWaitMetric(t, 5*time.Second, "coredns_cfsecondary_alerts_total", zl("type", "secondary_dns_all_primaries_failing", "event", "start"), func(v float64) bool { return v == 1 })
 	opsWant(t, "coredns_cfsecondary_notifies_accepted_total", z, 2)
 	opsWant(t, "coredns_cfsecondary_soa_checks_total", zl("result", "success"), 2)
 	opsWant(t, "coredns_cfsecondary_zone_serial", z, 2)
