@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/cfsecondary/cfsecondary/internal/namedconf"
 )
 
 // The TSIG key that allows the harness's dynamic updates of big.test (loopback only).
@@ -29,23 +31,8 @@ type primary struct {
 // starts `named -g -c named.conf`. It does not wait for the zones.
 func startPrimary(named, dir string, port, notifyPort int, bigOrigin, bigZoneFile string, smallZoneFiles []string) (*primary, error) {
 	var conf strings.Builder
-	fmt.Fprintf(&conf, `options {
-	directory %q;
-	listen-on port %d { 127.0.0.1; };
-	listen-on-v6 { none; };
-	pid-file %q;
-	session-keyfile %q;
-	managed-keys-directory %q;
-	recursion no;
-	dnssec-validation no;
-	allow-transfer { any; };
-	notify no;
-	notify-delay 0;
-};
-controls { };
-key %q { algorithm %s; secret %q; };
-`, dir, port, filepath.Join(dir, "named.pid"), filepath.Join(dir, "session.key"), dir,
-		updateKeyName, updateKeyAlg, updateKeySecret)
+	conf.WriteString(namedconf.Header(dir, port, "allow-transfer { any; };\n\tnotify no;\n\tnotify-delay 0;"))
+	fmt.Fprintf(&conf, "key %q { algorithm %s; secret %q; };\n", updateKeyName, updateKeyAlg, updateKeySecret)
 	if bigZoneFile != "" {
 		// Dynamic: BIND keeps a journal and serves IXFR from it; the serial goes up by one per
 		// update. NOTIFY goes to the server under test only.

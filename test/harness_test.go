@@ -15,6 +15,7 @@ import (
 	"time"
 
 	_ "github.com/cfsecondary/cfsecondary/build"
+	"github.com/cfsecondary/cfsecondary/internal/namedconf"
 
 	"github.com/coredns/caddy"
 	"github.com/coredns/coredns/core/dnsserver"
@@ -159,21 +160,8 @@ func startBind(t testing.TB, keys map[string]string, options string, zones ...Bi
 	b := &Bind{Addr: fmt.Sprintf("127.0.0.1:%d", port), Dir: dir}
 
 	var conf strings.Builder
-	fmt.Fprintf(&conf, `options {
-	directory %q;
-	listen-on port %d { 127.0.0.1; };
-	listen-on-v6 { none; };
-	pid-file %q;
-	session-keyfile %q;
-	managed-keys-directory %q;
-	recursion no;
-	dnssec-validation no;
-	notify-delay 0;
-	%s
-};
-controls { };
-logging { channel all { stderr; severity info; print-time yes; print-category yes; }; category default { all; }; category xfer-out { all; }; category notify { all; }; };
-`, dir, port, filepath.Join(dir, "named.pid"), filepath.Join(dir, "session.key"), dir, options)
+	conf.WriteString(namedconf.Header(dir, port, "notify-delay 0;\n\t"+options))
+	conf.WriteString("logging { channel all { stderr; severity info; print-time yes; print-category yes; }; category default { all; }; category xfer-out { all; }; category notify { all; }; };\n")
 	for name, spec := range keys {
 		alg, secret, _ := strings.Cut(spec, " ")
 		fmt.Fprintf(&conf, "key %q { algorithm %s; secret %q; };\n", name, alg, secret)

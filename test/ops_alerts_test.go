@@ -132,7 +132,7 @@ func TestOpsAlertsAllPrimariesFailing(t *testing.T) {
 	b := startBind(t, nil, "allow-transfer { any; };", BindZone{Name: origin, Text: opsZoneText(origin, 1)})
 	port := freePort(t)
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	opsStart(t, fmt.Sprintf(`%s:%d {
+	startCoreDNS(t, fmt.Sprintf(`%s:%d {
 		bind 127.0.0.1
 		cfsecondary {
 			peer %s
@@ -196,7 +196,7 @@ func TestOpsAlertsPrimariesFailing(t *testing.T) {
 	bad := fakeprimary.Start(t, zone, fakeprimary.Zone(zone, 1, 3), fakeprimary.WithMode(fakeprimary.Mode{Rcode: dns.RcodeRefused}))
 	good := fakeprimary.Start(t, zone, fakeprimary.Zone(zone, 1, 3))
 	port := freePort(t)
-	opsStart(t, fmt.Sprintf(`%s:%d {
+	startCoreDNS(t, fmt.Sprintf(`%s:%d {
 		bind 127.0.0.1
 		cfsecondary {
 			peer %s
@@ -243,7 +243,7 @@ func TestOpsAlertsWarningOutOfZone(t *testing.T) {
 	rec := opsStartReceiver(t, "s", nil)
 	primary := fakeprimary.Start(t, zone, fakeprimary.Zone(zone, 3, 3), fakeprimary.WithMode(fakeprimary.Mode{OutOfZone: 2}))
 	port := freePort(t)
-	opsStart(t, fmt.Sprintf(`%s:%d {
+	startCoreDNS(t, fmt.Sprintf(`%s:%d {
 		bind 127.0.0.1
 		cfsecondary {
 			peer %s
@@ -286,7 +286,7 @@ func TestOpsAlertsReceiverNeverDelaysTransfers(t *testing.T) {
 			port := freePort(t)
 			addr := fmt.Sprintf("127.0.0.1:%d", port)
 			began := time.Now()
-			opsStart(t, fmt.Sprintf(`%s:%d {
+			startCoreDNS(t, fmt.Sprintf(`%s:%d {
 				bind 127.0.0.1
 				cfsecondary {
 					peer %s

@@ -17,16 +17,6 @@ import (
 	"github.com/miekg/dns"
 )
 
-// opsStart starts CoreDNS like startCoreDNS and, at the end of the test, also runs its
-// shutdown callbacks, which startCoreDNS's cleanup does not: the plugin's engine and webhooks
-// stop, and a later test's receiver on a reused port hears nothing from this one.
-func opsStart(t *testing.T, corefile string) *caddy.Instance {
-	t.Helper()
-	inst := startCoreDNS(t, corefile)
-	t.Cleanup(func() { inst.ShutdownCallbacks() })
-	return inst
-}
-
 // opsWant checks a metric's value now.
 func opsWant(t *testing.T, name string, labels map[string]string, want float64) {
 	t.Helper()
@@ -84,7 +74,7 @@ func TestOpsMetricsTransfers(t *testing.T) {
 	primary := fakeprimary.Start(t, origin, fakeprimary.Zone(origin, 1, 20))
 	port, mport := freePort(t), freePort(t)
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	opsStart(t, fmt.Sprintf(`%s:%d {
+	startCoreDNS(t, fmt.Sprintf(`%s:%d {
 		bind 127.0.0.1
 		prometheus 127.0.0.1:%d
 		cfsecondary {
@@ -191,7 +181,7 @@ func TestOpsMetricsBind(t *testing.T) {
 	b := startBind(t, nil, "allow-transfer { any; };", BindZone{Name: origin, Text: opsZoneText(origin, 1)})
 	port := freePort(t)
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	opsStart(t, fmt.Sprintf(`%s:%d {
+	startCoreDNS(t, fmt.Sprintf(`%s:%d {
 		bind 127.0.0.1
 		cfsecondary {
 			peer %s
@@ -241,7 +231,7 @@ func TestOpsMetricsReload(t *testing.T) {
 	block := func(origin, peer string) string {
 		return fmt.Sprintf("%s:%d {\n bind 127.0.0.1\n cfsecondary {\n  peer %s\n  dir %s\n }\n}\n", origin, port, peer, dir)
 	}
-	inst := opsStart(t, block(kept, pk.Addr)+block(dropped, pd.Addr))
+	inst := startCoreDNS(t, block(kept, pk.Addr)+block(dropped, pd.Addr))
 	waitFor(t, 10*time.Second, "both zones", func() bool { return serialAt(addr, kept) == 5 && serialAt(addr, dropped) == 7 })
 	opsWant(t, "coredns_cfsecondary_zone_serial", opsLabels("zone", kept), 5)
 	opsWant(t, "coredns_cfsecondary_zone_serial", opsLabels("zone", dropped), 7)

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cfsecondary/cfsecondary/internal/namedconf"
 	"github.com/cfsecondary/cfsecondary/xfr"
 	"github.com/miekg/dns"
 )
@@ -45,19 +46,7 @@ func startNamed(t *testing.T) (string, *xfr.Key) {
 	if err := os.WriteFile(zoneFile, []byte(bindZoneText), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	conf := fmt.Sprintf(`options {
-	directory %q;
-	listen-on port %d { 127.0.0.1; };
-	listen-on-v6 { none; };
-	pid-file %q;
-	session-keyfile %q;
-	managed-keys-directory %q;
-	recursion no;
-	dnssec-validation no;
-	notify no;
-};
-controls { };
-key "xfr-key." { algorithm hmac-sha256; secret %q; };
+	conf := namedconf.Header(dir, port, "notify no;") + fmt.Sprintf(`key "xfr-key." { algorithm hmac-sha256; secret %q; };
 zone "example.com" {
 	type primary;
 	file %q;
@@ -65,7 +54,7 @@ zone "example.com" {
 	allow-transfer { key "xfr-key."; };
 	max-ixfr-ratio unlimited; // else BIND answers a small zone AXFR-style
 };
-`, dir, port, filepath.Join(dir, "named.pid"), filepath.Join(dir, "session.key"), dir, bindSecret, zoneFile)
+`, bindSecret, zoneFile)
 	confPath := filepath.Join(dir, "named.conf")
 	if err := os.WriteFile(confPath, []byte(conf), 0o644); err != nil {
 		t.Fatal(err)
