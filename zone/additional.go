@@ -25,11 +25,8 @@ func (l *lookup) additional(rrs []dns.RR) []dns.RR {
 			continue
 		}
 		for _, t := range [...]uint16{dns.TypeA, dns.TypeAAAA} {
-			data, sigs := n.set(t)
-			extra = append(extra, data...)
-			if l.req.DO {
-				extra = append(extra, sigs...)
-			}
+			data, sigs := l.set(n, t, "")
+			extra = append(append(extra, data...), sigs...)
 		}
 	}
 	return extra

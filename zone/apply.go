@@ -38,6 +38,7 @@ func (z *Zone) Apply(del, add []dns.RR) (*Zone, error) {
 		count:   z.len,
 		bytes:   z.bytes,
 		fresh:   make(map[*node]struct{}, len(del)+len(add)),
+		open:    make(map[*node][]dns.RR, len(del)+len(add)),
 		n3:      n3,
 	}
 	for _, rr := range del {

@@ -7,40 +7,41 @@ import (
 	"github.com/miekg/dns"
 )
 
-// check enforces the rules one name must follow, whoever built it.
+// check enforces the rules one name must follow, whoever built it. n is
+// packed; its name is only worked out for an error message.
 func (e *editor) check(n *node) error {
-	name := n.name()
-	if name == "" {
+	name := func() string { return ownerName(n.key, e.origin) }
+	if n.empty() {
 		if n.key == "" {
 			return fmt.Errorf("%w: %s: no SOA record at the apex", ErrInvalid, e.origin)
 		}
 		return nil // empty non-terminal
 	}
-	apex := n.key == ""
-	if apex {
-		switch soa, _ := n.set(dns.TypeSOA); len(soa) {
+	f := n.flags()
+	if n.key == "" {
+		switch i, j, _ := n.set(dns.TypeSOA); n.count(i, j) {
 		case 0:
-			return fmt.Errorf("%w: %s: no SOA record at the apex", ErrInvalid, name)
+			return fmt.Errorf("%w: %s: no SOA record at the apex", ErrInvalid, name())
 		case 1:
 		default:
-			return fmt.Errorf("%w: %s: %d SOA records at the apex, want one", ErrInvalid, name, len(soa))
+			return fmt.Errorf("%w: %s: %d SOA records at the apex, want one", ErrInvalid, name(), n.count(i, j))
 		}
-	} else if n.flags&hasSOA != 0 {
-		return fmt.Errorf("%w: %s: SOA record below the apex %s", ErrInvalid, name, e.origin)
+	} else if f&hasSOA != 0 {
+		return fmt.Errorf("%w: %s: SOA record below the apex %s", ErrInvalid, name(), e.origin)
 	}
 
-	if n.flags&hasCNAME != 0 {
-		if cname, _ := n.set(dns.TypeCNAME); len(cname) > 1 {
-			return fmt.Errorf("%w: %s: %d CNAME records, a name can have only one", ErrInvalid, name, len(cname))
+	if f&hasCNAME != 0 {
+		if i, j, _ := n.set(dns.TypeCNAME); n.count(i, j) > 1 {
+			return fmt.Errorf("%w: %s: %d CNAME records, a name can have only one", ErrInvalid, name(), n.count(i, j))
 		}
 		if other := others(n); other != "" {
 			// RFC 1034 3.6.2, with the DNSSEC types RFC 4035 2.5 allows.
-			return fmt.Errorf("%w: %s: CNAME and other data (%s)", ErrInvalid, name, other)
+			return fmt.Errorf("%w: %s: CNAME and other data (%s)", ErrInvalid, name(), other)
 		}
 	}
-	if n.flags&hasDNAME != 0 {
-		if dname, _ := n.set(dns.TypeDNAME); len(dname) > 1 {
-			return fmt.Errorf("%w: %s: %d DNAME records, a name can have only one (RFC 6672 2.4)", ErrInvalid, name, len(dname))
+	if f&hasDNAME != 0 {
+		if i, j, _ := n.set(dns.TypeDNAME); n.count(i, j) > 1 {
+			return fmt.Errorf("%w: %s: %d DNAME records, a name can have only one (RFC 6672 2.4)", ErrInvalid, name(), n.count(i, j))
 		}
 	}
 	return nil
@@ -50,20 +51,21 @@ func (e *editor) check(n *node) error {
 func others(n *node) string {
 	var b strings.Builder
 	last := uint16(0)
-	for _, rr := range n.rrs {
-		t := rr.Header().Rrtype
-		switch t {
+	for off := n.first(); off < len(n.wire); {
+		x := n.rec(off)
+		off = x.end
+		switch x.t {
 		case dns.TypeCNAME, dns.TypeRRSIG, dns.TypeNSEC, dns.TypeNSEC3:
 			continue
 		}
-		if t == last {
+		if x.t == last {
 			continue
 		}
-		last = t
+		last = x.t
 		if b.Len() > 0 {
 			b.WriteString(", ")
 		}
-		b.WriteString(typeName(t))
+		b.WriteString(typeName(x.t))
 	}
 	return b.String()
 }

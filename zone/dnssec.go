@@ -56,8 +56,8 @@ const hashKeyLen = 33 // 32 base32hex characters of a SHA-1 hash and the label's
 // SHA-1 and flags 0 (RFC 5155 4.1.2: other flags mean "ignore me"). It
 // returns nil when there is none.
 func newNSEC3(apex *node) *nsec3 {
-	params, _ := apex.set(dns.TypeNSEC3PARAM)
-	for _, rr := range params {
+	i, j, _ := apex.set(dns.TypeNSEC3PARAM)
+	for _, rr := range apex.unpack(nil, ".", i, j) {
 		p := rr.(*dns.NSEC3PARAM)
 		if p.Hash != dns.SHA1 || p.Flags != 0 {
 			continue
@@ -79,11 +79,11 @@ func (c *nsec3) same(d *nsec3) bool {
 // holds reports whether n is an owner of chain c: one label below the apex,
 // as long as a hash, with an NSEC3 of c's parameters.
 func (c *nsec3) holds(n *node) bool {
-	if n.flags&hasNSEC3 == 0 || len(n.key) != hashKeyLen || strings.IndexByte(n.key, 0) != hashKeyLen-1 {
+	if n.flags()&hasNSEC3 == 0 || len(n.key) != hashKeyLen || strings.IndexByte(n.key, 0) != hashKeyLen-1 {
 		return false
 	}
-	data, _ := n.set(dns.TypeNSEC3)
-	for _, rr := range data {
+	i, j, _ := n.set(dns.TypeNSEC3)
+	for _, rr := range n.unpack(nil, ".", i, j) {
 		x := rr.(*dns.NSEC3)
 		if x.Hash == dns.SHA1 && x.Iterations == c.iter && strings.EqualFold(x.Salt, c.shex) {
 			return true
@@ -157,8 +157,8 @@ func (c *nsec3) hash(s *scratch, star bool, wire []byte) string {
 // the chain is the same, otherwise the index is built from the tree.
 func (e *editor) dnssec(z *Zone, prev *nsec3) {
 	apex := z.apex
-	keys, _ := apex.set(dns.TypeDNSKEY)
-	z.signed = len(keys) > 0 && hasSig(apex)
+	i, j, _ := apex.set(dns.TypeDNSKEY)
+	z.signed = i < j && apex.flags()&hasSig != 0
 
 	c := newNSEC3(apex)
 	if c != nil {
@@ -182,7 +182,7 @@ func (e *editor) dnssec(z *Zone, prev *nsec3) {
 	switch {
 	case apexNSEC3:
 		z.denial = DenialNSEC3
-	case apex.flags&hasNSEC != 0:
+	case apex.flags()&hasNSEC != 0:
 		z.denial = DenialNSEC
 	case c != nil && c.index.len() > 0:
 		z.denial = DenialNSEC3
@@ -197,16 +197,12 @@ func (l *lookup) hidden(n *node) bool {
 	if l.z.denial != DenialNSEC3 {
 		return false
 	}
-	for _, rr := range n.rrs {
-		switch x := rr.(type) {
-		case *dns.NSEC3:
-		case *dns.RRSIG:
-			if x.TypeCovered != dns.TypeNSEC3 {
-				return false
-			}
-		default:
+	for off := n.first(); off < len(n.wire); {
+		x := n.rec(off)
+		if x.covered != dns.TypeNSEC3 {
 			return false
 		}
+		off = x.end
 	}
 	// A name below it (there should be none) makes it an empty
 	// non-terminal instead.
@@ -253,7 +249,7 @@ func (l *lookup) deny(dst []dns.RR, n *node) []dns.RR {
 	if l.z.denial == DenialNSEC3 {
 		t = dns.TypeNSEC3
 	}
-	data, sigs := n.set(t)
+	data, sigs := l.set(n, t, "")
 	return append(append(dst, data...), sigs...)
 }
 
@@ -268,11 +264,11 @@ func (l *lookup) nsecAt(key string) *node {
 	l.s.probe.key = key
 	l.z.tree.t.DescendLessOrEqual(itemOf(&l.s.probe), func(it item) bool {
 		n := it.n
-		if n.flags&hasNSEC != 0 {
+		if n.flags()&hasNSEC != 0 {
 			found = n
 			return false
 		}
-		if len(n.rrs) > 0 {
+		if !n.empty() {
 			if cut := l.cutAbove(n.key); cut != nil {
 				found = cut
 				return false
@@ -289,7 +285,7 @@ func (l *lookup) cutAbove(key string) *node {
 	p := &l.s.probe2
 	for k := parentKey(key); k != ""; k = parentKey(k) {
 		p.key = k
-		if n := l.z.tree.get(p); n != nil && n.flags&hasNS != 0 && n.flags&hasNSEC != 0 {
+		if n := l.z.tree.get(p); n != nil && n.flags()&hasNS != 0 && n.flags()&hasNSEC != 0 {
 			p.key = ""
 			return n
 		}
@@ -459,7 +455,7 @@ func (l *lookup) nodata(n *node, owner string, ce int) {
 func (l *lookup) insecure(auth []dns.RR, cut *node, d int) []dns.RR {
 	switch l.z.denial {
 	case DenialNSEC:
-		if cut.flags&hasNSEC != 0 {
+		if cut.flags()&hasNSEC != 0 {
 			auth = l.deny(auth, cut)
 		}
 	case DenialNSEC3:

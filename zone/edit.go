@@ -27,13 +27,20 @@ type editor struct {
 	fresh map[*node]struct{}
 	n3    *nsec3 // Apply: the NSEC3 chain of the version it started from, index cloned
 
+	// open holds the RRs of the nodes being changed, unpacked; they are
+	// packed into their nodes by close. A Builder closes each node as soon
+	// as the stream moves on to the next name, so a transfer never holds
+	// more than one name's dns.RRs beyond the packed zone.
+	open map[*node][]dns.RR
+	buf  []byte // packing scratch
+
 	last  *node // the node of the previous RR: transfers come grouped by name
 	k     keyBuf
 	probe node
 }
 
 func newEditor(origin string, lim Limits) (*editor, error) {
-	e := &editor{lim: lim}
+	e := &editor{lim: lim, open: make(map[*node][]dns.RR)}
 	if !e.k.set(dns.Fqdn(origin)) {
 		return nil, fmt.Errorf("%w: bad origin %q", ErrInvalid, origin)
 	}
@@ -100,7 +107,7 @@ func (e *editor) mutable(n *node) *node {
 	if _, ok := e.fresh[n]; ok {
 		return n
 	}
-	c := n.clone()
+	c := &node{key: n.key, wire: n.wire}
 	e.insert(c)
 	if e.last == n {
 		e.last = c
@@ -127,13 +134,12 @@ func (e *editor) add(rr dns.RR, totals bool) error {
 		return err
 	}
 	r, t := rankOf(rr)
+	var rrs []dns.RR
 	var i, j int
 	if n != nil {
-		if name := n.name(); name != "" {
-			h.Name = name
-		}
-		i, j = n.run(r)
-		for _, x := range n.rrs[i:j] {
+		rrs = e.rrs(n)
+		i, j = run(rrs, r)
+		for _, x := range rrs[i:j] {
 			if dns.IsDuplicate(x, rr) {
 				return nil // RFC 5936 2.2: duplicates are not an error
 			}
@@ -146,7 +152,7 @@ func (e *editor) add(rr dns.RR, totals bool) error {
 			return fmt.Errorf("%w: %s %s: more than %d records (max-records-per-type)", ErrLimit, h.Name, what, e.lim.RecordsPerType)
 		}
 		if i == j && e.lim.TypesPerName > 0 {
-			if c := n.types(); c >= e.lim.TypesPerName && !(r&1 == 1 && hasSig(n)) {
+			if c := typesOf(rrs); c >= e.lim.TypesPerName && !(r&1 == 1 && anySig(rrs)) {
 				return fmt.Errorf("%w: %s: adding %s makes more than %d types (max-types-per-name)", ErrLimit, h.Name, typeName(h.Rrtype), e.lim.TypesPerName)
 			}
 		}
@@ -163,34 +169,89 @@ func (e *editor) add(rr dns.RR, totals bool) error {
 	} else {
 		n = e.mutable(n)
 	}
-	n.rrs = slices.Insert(n.rrs, j, rr)
-	e.normalizeTTL(n, i, j)
-	if r&1 == 0 {
-		n.flags |= flagOf(t)
+	if e.last != nil && e.last != n && e.fresh == nil {
+		// A Builder is done with a name once the stream moves on; should it
+		// come back, the node is unpacked again.
+		if err := e.close(e.last); err != nil {
+			return err
+		}
 	}
+	rrs = slices.Insert(rrs, j, rr)
+	normalizeTTL(rrs, i, j)
+	e.open[n] = rrs
 	e.count++
 	e.bytes += size
 	e.last = n
 	return nil
 }
 
-// normalizeTTL gives the run n.rrs[i:j+1], whose RR at j was just added,
-// one TTL: the lowest (RFC 2181 5.2).
-func (e *editor) normalizeTTL(n *node, i, j int) {
+// rrs returns the RRs of n: the open ones, or fresh copies of its packed
+// ones, which the editor may change.
+func (e *editor) rrs(n *node) []dns.RR {
+	if rrs, ok := e.open[n]; ok {
+		return rrs
+	}
+	i, j := n.first(), len(n.wire)
+	owner := n.caseName()
+	if owner == "" {
+		owner = ownerName(n.key, e.origin)
+	}
+	return n.unpack(make([]dns.RR, 0, n.count(i, j)+1), owner, i, j)
+}
+
+// close packs the open RRs of n into it.
+func (e *editor) close(n *node) error {
+	rrs, ok := e.open[n]
+	if !ok {
+		return nil
+	}
+	wire, dups, dupBytes, buf, err := pack(rrs, e.buf)
+	e.buf = buf
+	if err != nil {
+		return fmt.Errorf("%w: %s: %v", ErrInvalid, rrs[0].Header().Name, err)
+	}
+	n.wire = wire
+	e.count -= dups
+	e.bytes -= dupBytes
+	delete(e.open, n)
+	return nil
+}
+
+// run returns the bounds [i, j) of the run with rank r in rrs, which are
+// sorted by rank; i == j (the place to insert) when there is none.
+func run(rrs []dns.RR, r uint32) (i, j int) {
+	lo, hi := 0, len(rrs)
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		if x, _ := rankOf(rrs[m]); x < r {
+			lo = m + 1
+		} else {
+			hi = m
+		}
+	}
+	i, j = lo, lo
+	for j < len(rrs) {
+		if x, _ := rankOf(rrs[j]); x != r {
+			break
+		}
+		j++
+	}
+	return i, j
+}
+
+// normalizeTTL gives the run rrs[i:j+1], whose RR at j was just added,
+// one TTL: the lowest (RFC 2181 5.2). The RRs are the editor's own.
+func normalizeTTL(rrs []dns.RR, i, j int) {
 	if i == j {
 		return
 	}
-	ttl, old := n.rrs[j].Header().Ttl, n.rrs[i].Header().Ttl
+	ttl, old := rrs[j].Header().Ttl, rrs[i].Header().Ttl
 	if ttl >= old {
-		n.rrs[j].Header().Ttl = old
+		rrs[j].Header().Ttl = old
 		return
 	}
 	for x := i; x < j; x++ {
-		if e.fresh != nil {
-			// Published RRs are shared with the old version; change a copy.
-			n.rrs[x] = dns.Copy(n.rrs[x])
-		}
-		n.rrs[x].Header().Ttl = ttl
+		rrs[x].Header().Ttl = ttl
 	}
 }
 
@@ -206,11 +267,17 @@ func (e *editor) del(rr dns.RR) error {
 		return err
 	}
 	idx := -1
+	var rrs []dns.RR
 	if n != nil {
+		rrs = e.rrs(n)
+		// The zone's RRs have been through the wire and back; so must rr,
+		// or spellings the wire does not keep (the case of hex, base32 or
+		// an NSEC3's next owner) would make it look different.
+		rr = roundTrip(rr)
 		r, _ := rankOf(rr)
-		i, j := n.run(r)
+		i, j := run(rrs, r)
 		for x := i; x < j; x++ {
-			if dns.IsDuplicate(n.rrs[x], rr) {
+			if dns.IsDuplicate(rrs[x], rr) {
 				idx = x
 				break
 			}
@@ -221,27 +288,48 @@ func (e *editor) del(rr dns.RR) error {
 	}
 	n = e.mutable(n)
 	e.count--
-	e.bytes -= int64(dns.Len(n.rrs[idx]))
-	n.rrs = slices.Delete(n.rrs, idx, idx+1)
-	if len(n.rrs) == 0 {
-		n.rrs = nil
-	}
-	n.setFlags()
+	e.bytes -= int64(dns.Len(rrs[idx]))
+	rrs = slices.Delete(rrs, idx, idx+1)
+	e.open[n] = rrs
 	e.last = n
 	e.prune(n)
 	return nil
 }
 
+// roundTrip returns rr as it comes out of the wire, or rr itself if it does
+// not pack.
+func roundTrip(rr dns.RR) dns.RR {
+	buf := make([]byte, dns.Len(rr)+1)
+	end, err := dns.PackRR(rr, buf, 0, nil, false)
+	if err != nil {
+		return rr
+	}
+	c, _, err := dns.UnpackRR(buf[:end], 0)
+	if err != nil {
+		return rr
+	}
+	return c
+}
+
 // prune removes n and then its ancestors while they are empty and have no
 // descendants left. The apex (key "") always stays.
 func (e *editor) prune(n *node) {
-	for n != nil && n.key != "" && len(n.rrs) == 0 && !e.hasChildren(n.key) {
+	for n != nil && n.key != "" && e.empty(n) && !e.hasChildren(n.key) {
 		e.tree.del(n)
+		delete(e.open, n)
 		if e.last == n {
 			e.last = nil
 		}
 		n = e.get(parentKey(n.key))
 	}
+}
+
+// empty reports whether n has no RRs, open or packed.
+func (e *editor) empty(n *node) bool {
+	if rrs, ok := e.open[n]; ok {
+		return len(rrs) == 0
+	}
+	return n.empty()
 }
 
 // hasChildren reports whether any name lies below key. Descendants follow
@@ -284,9 +372,13 @@ func (e *editor) checkTotals(count int, bytes int64) error {
 // zone validates the nodes the edit touched, trims them, and publishes the
 // tree as a Zone.
 func (e *editor) zone() (*Zone, error) {
+	for n := range e.open {
+		if err := e.close(n); err != nil {
+			return nil, err
+		}
+	}
 	var err error
 	visit := func(n *node) bool {
-		n.compact()
 		err = e.check(n)
 		return err == nil
 	}
@@ -306,10 +398,11 @@ func (e *editor) zone() (*Zone, error) {
 		return nil, err
 	}
 	apex := e.get("")
-	if apex == nil || apex.flags&hasSOA == 0 {
+	if apex == nil || apex.flags()&hasSOA == 0 {
 		return nil, fmt.Errorf("%w: %s: no SOA record at the apex", ErrInvalid, e.origin)
 	}
-	soa, _ := apex.set(dns.TypeSOA)
+	i, j, _ := apex.set(dns.TypeSOA)
+	soa := apex.unpack(nil, e.origin, i, j)
 	z := &Zone{
 		origin:  e.origin,
 		okey:    e.okey,
@@ -326,8 +419,8 @@ func (e *editor) zone() (*Zone, error) {
 	return z, nil
 }
 
-func hasSig(n *node) bool {
-	for _, rr := range n.rrs {
+func anySig(rrs []dns.RR) bool {
+	for _, rr := range rrs {
 		if _, ok := rr.(*dns.RRSIG); ok {
 			return true
 		}

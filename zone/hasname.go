@@ -13,11 +13,11 @@ func (z *Zone) HasName(name string) bool {
 		return false
 	}
 	n := z.get(s, k.rel(k.labels, len(z.okey)))
-	return n != nil && len(n.rrs) > 0
+	return n != nil && !n.empty()
 }
 
 // RRset returns the records of type t at name, exactly (no wildcard, CNAME or cut is followed),
-// or nil. The records are the zone's own: copy before changing them.
+// or nil. The records are fresh copies.
 func (z *Zone) RRset(name string, t uint16) []dns.RR {
 	s := getScratch()
 	defer putScratch(s)
@@ -29,6 +29,6 @@ func (z *Zone) RRset(name string, t uint16) []dns.RR {
 	if n == nil {
 		return nil
 	}
-	data, _ := n.set(t)
-	return data
+	i, j, _ := n.set(t)
+	return n.unpack(nil, z.ownerOf(n), i, j)
 }

@@ -107,21 +107,21 @@ func (l *lookup) resolve(name string) string {
 	// ancestor so far, a zone cut or DNAME on the way redirects the query.
 	n := z.apex
 	for d := z.olabels; d < k.labels; d++ {
-		if n.flags&hasNS != 0 && n != z.apex {
+		if n.flags()&hasNS != 0 && n != z.apex {
 			l.referral(n, "", d)
 			return ""
 		}
-		if n.flags&hasDNAME != 0 { // including at the apex
+		if n.flags()&hasDNAME != 0 { // including at the apex
 			return l.dname(n, name, d)
 		}
 		c := z.get(l.s, k.rel(d+1, len(z.okey)))
-		if c == nil || c.flags&hasNSEC3 != 0 && l.hidden(c) {
+		if c == nil || c.flags()&hasNSEC3 != 0 && l.hidden(c) {
 			return l.missing(n, name, d)
 		}
 		n = c
 	}
 	// The DS of a child lives at the parent side of the cut: answer it here.
-	if n.flags&hasNS != 0 && n != z.apex && l.req.Type != dns.TypeDS {
+	if n.flags()&hasNS != 0 && n != z.apex && l.req.Type != dns.TypeDS {
 		l.referral(n, "", k.labels)
 		return ""
 	}
@@ -144,7 +144,7 @@ func (l *lookup) missing(ce *node, name string, d int) string {
 		return ""
 	}
 	// Answer exactly as if src existed under the name asked for.
-	if src.flags&hasNS != 0 && l.req.Type != dns.TypeDS {
+	if src.flags()&hasNS != 0 && l.req.Type != dns.TypeDS {
 		l.referral(src, name, d+1)
 		return ""
 	}
@@ -162,26 +162,59 @@ func (l *lookup) answer(n *node, owner string, ce int) string {
 		return ""
 	case dns.TypeRRSIG:
 		// Asked for explicitly, RRSIGs are data and need no DO.
-		if sigs := n.sigs(); len(sigs) > 0 {
+		if sigs := l.sigs(n, owner); len(sigs) > 0 {
 			l.wildcardProof(owner, ce)
-			l.positive(sigs, nil, owner)
+			l.positive(sigs, nil)
 			return ""
 		}
 	}
-	if data, sigs := n.set(qtype); len(data) > 0 {
+	if data, sigs := l.set(n, qtype, owner); len(data) > 0 {
 		l.wildcardProof(owner, ce)
-		l.positive(data, sigs, owner)
+		l.positive(data, sigs)
 		l.res.Extra = l.additional(data)
 		return ""
 	}
-	if n.flags&hasCNAME != 0 && qtype != dns.TypeCNAME {
-		data, sigs := n.set(dns.TypeCNAME)
+	if n.flags()&hasCNAME != 0 && qtype != dns.TypeCNAME {
+		data, sigs := l.set(n, dns.TypeCNAME, owner)
 		l.wildcardProof(owner, ce)
-		l.positive(data, sigs, owner)
+		l.positive(data, sigs)
 		return data[0].(*dns.CNAME).Target
 	}
 	l.nodata(n, owner, ce)
 	return ""
+}
+
+// set returns fresh copies of the RRs of type t at n and, with DO, of the
+// RRSIGs covering them, owned by owner or, when that is "", by n's name.
+func (l *lookup) set(n *node, t uint16, owner string) (data, sigs []dns.RR) {
+	i, j, k := n.set(t)
+	if i == j && j == k {
+		return nil, nil
+	}
+	if owner == "" {
+		owner = l.z.ownerOf(n)
+	}
+	data = n.unpack(nil, owner, i, j)
+	if l.req.DO {
+		sigs = n.unpack(nil, owner, j, k)
+	}
+	return data, sigs
+}
+
+// sigs returns copies of all RRSIGs at n, for qtype RRSIG.
+func (l *lookup) sigs(n *node, owner string) []dns.RR {
+	var out []dns.RR
+	for off := n.first(); off < len(n.wire); {
+		x := n.rec(off)
+		if x.t == dns.TypeRRSIG {
+			if owner == "" {
+				owner = l.z.ownerOf(n)
+			}
+			out = n.unpack(out, owner, x.start, x.end)
+		}
+		off = x.end
+	}
+	return out
 }
 
 // any answers qtype ANY (RFC 8482): over UDP one RRset, the lowest type
@@ -189,38 +222,43 @@ func (l *lookup) answer(n *node, owner string, ce int) string {
 // RRSIGs only go with DO, and a wildcard's own NSEC is never synthesized.
 func (l *lookup) any(n *node, owner string, ce int) {
 	var out []dns.RR
+	name := owner
+	if name == "" {
+		name = l.z.ownerOf(n)
+	}
 	switch {
 	case l.req.TCP && l.req.DO && owner == "":
-		out = n.rrs
+		out = n.unpack(nil, name, n.first(), len(n.wire))
 	case l.req.TCP:
-		for _, rr := range n.rrs {
-			switch rr.Header().Rrtype {
+		for off := n.first(); off < len(n.wire); {
+			x := n.rec(off)
+			off = x.end
+			switch x.t {
 			case dns.TypeRRSIG:
-				if s := rr.(*dns.RRSIG); !l.req.DO || s.TypeCovered == dns.TypeNSEC || s.TypeCovered == dns.TypeNSEC3 {
+				if !l.req.DO || x.covered == dns.TypeNSEC || x.covered == dns.TypeNSEC3 {
 					continue
 				}
 			case dns.TypeNSEC, dns.TypeNSEC3:
 				continue
 			}
-			out = append(out, rr)
+			out = n.unpack(out, name, x.start, x.end)
 		}
 	default:
 		best := -1
-		for _, rr := range n.rrs {
-			switch t := rr.Header().Rrtype; t {
+		for off := n.first(); off < len(n.wire); {
+			x := n.rec(off)
+			off = x.end
+			switch x.t {
 			case dns.TypeRRSIG, dns.TypeNSEC, dns.TypeNSEC3:
 			default:
-				if best < 0 || int(t) < best {
-					best = int(t)
+				if best < 0 || int(x.t) < best {
+					best = int(x.t)
 				}
 			}
 		}
 		if best >= 0 {
-			data, sigs := n.set(uint16(best))
-			out = data
-			if l.req.DO {
-				out = append(data, sigs...)
-			}
+			data, sigs := l.set(n, uint16(best), name)
+			out = append(data, sigs...)
 		}
 	}
 	if len(out) == 0 {
@@ -228,22 +266,14 @@ func (l *lookup) any(n *node, owner string, ce int) {
 		return
 	}
 	l.wildcardProof(owner, ce)
-	l.positive(out, nil, owner)
+	l.positive(out, nil)
 }
 
 // positive adds an RRset (and with DO its RRSIGs) to the answer. The
 // authority section holds the proofs of the wildcard answers so far.
-func (l *lookup) positive(data, sigs []dns.RR, owner string) {
-	if owner != "" {
-		data = synthesize(data, owner)
-	}
-	l.res.Answer = appendRRs(l.res.Answer, data)
-	if l.req.DO && len(sigs) > 0 {
-		if owner != "" {
-			sigs = synthesize(sigs, owner)
-		}
-		l.res.Answer = appendRRs(l.res.Answer, sigs)
-	}
+func (l *lookup) positive(data, sigs []dns.RR) {
+	l.res.Answer = append(l.res.Answer, data...)
+	l.res.Answer = append(l.res.Answer, sigs...)
 	l.res.Rcode, l.res.Authoritative = dns.RcodeSuccess, true
 	l.res.Ns, l.res.Extra = l.proof, nil
 }
@@ -271,18 +301,12 @@ func (l *lookup) negative(rcode int, ns []dns.RR) {
 // referral that starts the answer is non-authoritative: after a CNAME the
 // answer section holds our data and the NS only tell where to go next.
 func (l *lookup) referral(cut *node, owner string, d int) {
-	ns, _ := cut.set(dns.TypeNS)
-	if owner != "" {
-		ns = synthesize(ns, owner)
-	}
+	ns, _ := l.set(cut, dns.TypeNS, owner)
 	auth := ns
 	if l.req.DO {
 		// RFC 4035 3.1.4: the DS RRset and its RRSIGs go with the NS, or
 		// the proof that there is no DS.
-		ds, sigs := cut.set(dns.TypeDS)
-		if owner != "" {
-			ds, sigs = synthesize(ds, owner), synthesize(sigs, owner)
-		}
+		ds, sigs := l.set(cut, dns.TypeDS, owner)
 		unsigned := len(ds) == 0 && owner == "" && l.z.denial != ""
 		if len(ds) > 0 || unsigned || len(l.proof) > 0 {
 			size := len(ns) + len(ds) + len(sigs) + len(l.proof)
@@ -304,8 +328,8 @@ func (l *lookup) referral(cut *node, owner string, d int) {
 // it (RFC 6672 3.2): the DNAME goes into the answer, then a CNAME from name
 // to the substituted name, which is then followed.
 func (l *lookup) dname(n *node, name string, d int) string {
-	data, sigs := n.set(dns.TypeDNAME)
-	l.positive(data, sigs, "")
+	data, sigs := l.set(n, dns.TypeDNAME, "")
+	l.positive(data, sigs)
 	dn := data[0].(*dns.DNAME)
 
 	// The labels of name left of the DNAME owner, in presentation form.
@@ -335,28 +359,4 @@ func (l *lookup) dname(n *node, name string, d int) string {
 		return "" // the synthesized CNAME is the answer, as a real one would be
 	}
 	return target
-}
-
-// synthesize copies rrs with the owner name replaced, for wildcard answers.
-// The zone's own RRs are shared and must stay as they are.
-func synthesize(rrs []dns.RR, owner string) []dns.RR {
-	if len(rrs) == 0 {
-		return nil
-	}
-	out := make([]dns.RR, len(rrs))
-	for i, rr := range rrs {
-		c := dns.Copy(rr)
-		c.Header().Name = owner
-		out[i] = c
-	}
-	return out
-}
-
-// appendRRs appends src to dst. When dst is empty it returns src itself,
-// capped so that a later append copies instead of writing into the zone.
-func appendRRs(dst, src []dns.RR) []dns.RR {
-	if len(dst) == 0 {
-		return src[:len(src):len(src)]
-	}
-	return append(dst, src...)
 }

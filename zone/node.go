@@ -1,24 +1,38 @@
 package zone
 
 import (
+	"unsafe"
+
 	"github.com/miekg/dns"
 )
 
-// A node is one owner name. All its RRs live in one slice, grouped into runs
-// by rank (see rank): the RRs of one type, directly followed by the RRSIGs
-// that cover that type. This keeps a name with a single record at one small
-// allocation for the slice and one for the node, with no per-node map and no
-// slice per RRset, and it keeps a signature next to the data it signs.
+// A node is one owner name. Its RRs are kept packed in one string, in wire
+// format without the owner name, rather than as miekg dns.RR values: a
+// name with one A record takes 13 bytes of data instead of about 100 (the
+// RR struct, its interface slot, the address slice and a slice to hold
+// them), and an answer can be copied into a response as it is (wire.go).
+// A caller that wants dns.RR values gets fresh copies (see unpack).
 //
-// An empty non-terminal is a node without RRs. It has to exist because it
-// changes the answer: it is NODATA rather than NXDOMAIN, and it is the
-// closest encloser that decides which wildcard applies (RFC 4592 3.3).
+// wire is a flags byte (the types that steer a lookup, see hasNS), the
+// owner name as transferred when it has upper-case letters (hasCase: two
+// octets of length and the name in presentation format; a lower-case name
+// is worked out from the key instead, see ownerName), and then the records,
+// each
+//
+//	type (2 octets) | TTL (4) | RDLENGTH (2) | RDATA, uncompressed
+//
+// grouped into runs by rank (see rank): the RRs of one type, directly
+// followed by the RRSIGs that cover that type. The class is always IN.
+//
+// An empty non-terminal is a node without RRs (wire ""). It has to exist
+// because it changes the answer: it is NODATA rather than NXDOMAIN, and it
+// is the closest encloser that decides which wildcard applies (RFC 4592
+// 3.3).
 //
 // Nodes reachable from a Zone are never modified; an edit copies the node.
 type node struct {
-	key   string // relative to the origin: the apex is ""
-	rrs   []dns.RR
-	flags uint8 // cached presence of the types that steer a lookup
+	key  string // relative to the origin: the apex is ""
+	wire string
 }
 
 const (
@@ -28,15 +42,65 @@ const (
 	hasSOA
 	hasNSEC
 	hasNSEC3
+	hasSig
+	hasCase
 )
 
-// name returns the owner name shared by all RRs at n, or "" for an empty
-// non-terminal.
-func (n *node) name() string {
-	if len(n.rrs) == 0 {
+// recHeader is the length of a record's fixed part: type, TTL, RDLENGTH.
+const recHeader = 8
+
+func (n *node) flags() uint8 {
+	if len(n.wire) == 0 {
+		return 0
+	}
+	return n.wire[0]
+}
+
+func (n *node) empty() bool { return len(n.wire) == 0 }
+
+// rec is one record of a node: wire[start:end], its RDATA at wire[rdata:end].
+type rec struct {
+	t, covered uint16 // covered: the type an RRSIG covers, else t
+	ttl        uint32
+	start      int
+	rdata      int
+	end        int
+}
+
+// rec parses the record that starts at offset off of n.wire.
+func (n *node) rec(off int) rec {
+	w := n.wire
+	r := rec{
+		t:     uint16(w[off])<<8 | uint16(w[off+1]),
+		ttl:   uint32(w[off+2])<<24 | uint32(w[off+3])<<16 | uint32(w[off+4])<<8 | uint32(w[off+5]),
+		start: off,
+		rdata: off + recHeader,
+	}
+	r.end = r.rdata + (int(w[off+6])<<8 | int(w[off+7]))
+	r.covered = r.t
+	if r.t == dns.TypeRRSIG && r.end-r.rdata >= 2 {
+		r.covered = uint16(w[r.rdata])<<8 | uint16(w[r.rdata+1])
+	}
+	return r
+}
+
+func (r rec) rank() uint32 { return rank(r.covered, r.t == dns.TypeRRSIG) }
+
+// first is the offset of the first record.
+func (n *node) first() int {
+	if n.flags()&hasCase == 0 {
+		return 1
+	}
+	return 3 + (int(n.wire[1])<<8 | int(n.wire[2]))
+}
+
+// caseName returns the owner name as transferred, or "" when it is the
+// lower-case name of the key.
+func (n *node) caseName() string {
+	if n.flags()&hasCase == 0 {
 		return ""
 	}
-	return n.rrs[0].Header().Name
+	return n.wire[3:n.first()]
 }
 
 // rank orders the runs in a node. A run holds the RRs of one type (sig
@@ -63,61 +127,94 @@ func rankOf(rr dns.RR) (uint32, uint16) {
 	return rank(t, false), t
 }
 
-// run returns the bounds [i, j) of the run with rank r; i == j (the place
-// to insert) when there is none. Binary search keeps pathological nodes
-// with thousands of RRs cheap; small nodes are a few comparisons anyway.
+// run returns the byte range [i, j) of n.wire holding the run with rank r;
+// i == j when there is none. Nodes hold a handful of records, so a scan is
+// as fast as anything cleverer.
 func (n *node) run(r uint32) (i, j int) {
-	lo, hi := 0, len(n.rrs)
-	for lo < hi {
-		m := int(uint(lo+hi) >> 1)
-		if x, _ := rankOf(n.rrs[m]); x < r {
-			lo = m + 1
-		} else {
-			hi = m
-		}
-	}
-	i, j = lo, lo
-	for j < len(n.rrs) {
-		if x, _ := rankOf(n.rrs[j]); x != r {
+	off := n.first()
+	for off < len(n.wire) {
+		x := n.rec(off)
+		if x.rank() >= r {
 			break
 		}
-		j++
+		off = x.end
+	}
+	i, j = off, off
+	for j < len(n.wire) {
+		x := n.rec(j)
+		if x.rank() != r {
+			break
+		}
+		j = x.end
+	}
+	if i >= len(n.wire) {
+		i, j = len(n.wire), len(n.wire)
 	}
 	return i, j
 }
 
-// set returns the RRs of type t and the RRSIGs covering them. Both slices
-// share n's array and are capped, so an append by the caller copies.
-func (n *node) set(t uint16) (data, sigs []dns.RR) {
-	i, j := n.run(rank(t, false))
-	data = n.rrs[i:j:j]
-	k := j
-	for k < len(n.rrs) {
-		if x, _ := rankOf(n.rrs[k]); x != rank(t, true) {
+// set returns the byte ranges of the RRs of type t, [i, j), and of the
+// RRSIGs covering them, [j, k).
+func (n *node) set(t uint16) (i, j, k int) {
+	i, j = n.run(rank(t, false))
+	k = j
+	sr := rank(t, true)
+	for k < len(n.wire) {
+		x := n.rec(k)
+		if x.rank() != sr {
 			break
 		}
-		k++
+		k = x.end
 	}
-	return data, n.rrs[j:k:k]
+	return i, j, k
 }
 
-// sigs returns all RRSIGs at n, for qtype RRSIG.
-func (n *node) sigs() []dns.RR {
-	var out []dns.RR
-	for _, rr := range n.rrs {
-		if _, ok := rr.(*dns.RRSIG); ok {
-			out = append(out, rr)
-		}
+// count returns the number of records in n.wire[i:j].
+func (n *node) count(i, j int) int {
+	c := 0
+	for off := i; off < j; off = n.rec(off).end {
+		c++
 	}
-	return out
+	return c
+}
+
+// unpack returns fresh dns.RRs for the records in n.wire[i:j], owned by
+// owner. The caller may change them.
+func (n *node) unpack(dst []dns.RR, owner string, i, j int) []dns.RR {
+	if i >= j {
+		return dst
+	}
+	msg := unsafe.Slice(unsafe.StringData(n.wire), len(n.wire))
+	for off := i; off < j; {
+		x := n.rec(off)
+		h := dns.RR_Header{Name: owner, Rrtype: x.t, Class: dns.ClassINET, Ttl: x.ttl, Rdlength: uint16(x.end - x.rdata)}
+		rr, _, err := dns.UnpackRRWithHeader(h, msg[:x.end], x.rdata)
+		if err != nil {
+			// Only records that packed can be here, so this does not
+			// happen; hand out the RDATA as it is rather than nothing.
+			rr = &dns.RFC3597{Hdr: h, Rdata: hexRdata(msg[x.rdata:x.end])}
+		}
+		dst = append(dst, rr)
+		off = x.end
+	}
+	return dst
+}
+
+func hexRdata(b []byte) string {
+	const digits = "0123456789abcdef"
+	out := make([]byte, 0, 2*len(b))
+	for _, c := range b {
+		out = append(out, digits[c>>4], digits[c&15])
+	}
+	return string(out)
 }
 
 // types returns the number of distinct RR types at n, counting RRSIG once,
 // as the TypesPerName limit sees them.
-func (n *node) types() int {
+func typesOf(rrs []dns.RR) int {
 	c, sig := 0, false
 	last := uint32(1<<32 - 1)
-	for _, rr := range n.rrs {
+	for _, rr := range rrs {
 		r, _ := rankOf(rr)
 		if r&1 == 1 {
 			sig = true
@@ -148,35 +245,135 @@ func flagOf(t uint16) uint8 {
 		return hasNSEC
 	case dns.TypeNSEC3:
 		return hasNSEC3
+	case dns.TypeRRSIG:
+		return hasSig
 	}
 	return 0
 }
 
-func (n *node) setFlags() {
-	n.flags = 0
-	for _, rr := range n.rrs {
-		if _, ok := rr.(*dns.RRSIG); !ok {
-			n.flags |= flagOf(rr.Header().Rrtype)
+// pack returns the wire of a node holding rrs, which are sorted by rank,
+// and the number and wire length of the RRs it left out as duplicates of
+// others (RFC 5936 2.2: the same RDATA, which two spellings of one record
+// in a zone file may hide from dns.IsDuplicate). buf is scratch space,
+// grown as needed and returned for reuse.
+func pack(rrs []dns.RR, buf []byte) (wire string, dups int, dupBytes int64, _ []byte, _ error) {
+	if len(rrs) == 0 {
+		return "", 0, 0, buf, nil
+	}
+	out := make([]byte, 1, 1+16*len(rrs))
+	var flags uint8
+	if name := rrs[0].Header().Name; hasUpper(name) && len(name) < 1<<16 {
+		flags |= hasCase
+		out = append(out, byte(len(name)>>8), byte(len(name)))
+		out = append(out, name...)
+	}
+	runStart, runRank := len(out), uint32(1<<32-1)
+	for _, rr := range rrs {
+		h := rr.Header()
+		size := dns.Len(rr) + 1 // the owner name is packed too, uncompressed
+		if cap(buf) < size {
+			buf = make([]byte, size+size/2)
+		}
+		buf = buf[:cap(buf)]
+		end, err := dns.PackRR(rr, buf, 0, nil, false)
+		if err != nil {
+			return "", 0, 0, buf, err
+		}
+		// Skip the owner name and the class: the node knows them.
+		off := skipName(buf)
+		if off < 0 || end-off < 10 {
+			return "", 0, 0, buf, dns.ErrRdata
+		}
+		if r, _ := rankOf(rr); r != runRank {
+			runStart, runRank = len(out), r
+		} else if hasRdata(out[runStart:], buf[off+10:end]) {
+			dups++
+			dupBytes += int64(dns.Len(rr))
+			continue
+		}
+		flags |= flagOf(h.Rrtype)
+		out = append(out, buf[off:off+2]...) // type
+		out = append(out, buf[off+4:end]...) // TTL, RDLENGTH, RDATA
+	}
+	out[0] = flags
+	return unsafe.String(unsafe.SliceData(out), len(out)), dups, dupBytes, buf, nil
+}
+
+// hasRdata reports whether the packed records in run have the RDATA rdata.
+func hasRdata(run, rdata []byte) bool {
+	for off := 0; off+recHeader <= len(run); {
+		l := int(run[off+6])<<8 | int(run[off+7])
+		if string(run[off+recHeader:off+recHeader+l]) == string(rdata) {
+			return true
+		}
+		off += recHeader + l
+	}
+	return false
+}
+
+func hasUpper(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c >= 'A' && c <= 'Z' {
+			return true
 		}
 	}
+	return false
 }
 
-// compact drops spare capacity left by appends; a finished zone keeps
-// every node at its exact size.
-func (n *node) compact() {
-	if cap(n.rrs) > len(n.rrs) {
-		rrs := make([]dns.RR, len(n.rrs))
-		copy(rrs, n.rrs)
-		n.rrs = rrs
+// skipName returns the offset after the uncompressed name at the start of
+// b, or -1.
+func skipName(b []byte) int {
+	off := 0
+	for off < len(b) {
+		l := int(b[off])
+		if l == 0 {
+			return off + 1
+		}
+		if l&0xC0 != 0 {
+			return -1
+		}
+		off += 1 + l
 	}
+	return -1
 }
 
-// clone returns a copy of n that can be changed without touching n.
-func (n *node) clone() *node {
-	c := &node{key: n.key, flags: n.flags}
-	if len(n.rrs) > 0 {
-		c.rrs = make([]dns.RR, len(n.rrs), len(n.rrs)+1)
-		copy(c.rrs, n.rrs)
+// ownerName returns the presentation form of the name with the key key,
+// relative to origin: lower case, since keys are.
+func ownerName(key, origin string) string {
+	if key == "" {
+		return origin
 	}
-	return c
+	var wire [maxWire + 1]byte
+	w := 0
+	// Keys list labels root side first, each ended by 0x00; the wire name
+	// wants them the other way round.
+	end := len(key)
+	for end > 0 {
+		start := end - 1
+		for start > 0 && key[start-1] != 0 {
+			start--
+		}
+		lenAt := w
+		w++
+		for i := start; i < end-1; i++ {
+			c := key[i]
+			if c == 1 { // escaped 0x00 or 0x01
+				i++
+				c = key[i] - 1
+			}
+			wire[w] = c
+			w++
+		}
+		wire[lenAt] = byte(w - lenAt - 1)
+		end = start
+	}
+	wire[w] = 0
+	rel, _, err := dns.UnpackDomainName(wire[:w+1], 0)
+	if err != nil {
+		return origin
+	}
+	if origin == "." {
+		return rel
+	}
+	return rel + origin
 }

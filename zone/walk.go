@@ -10,13 +10,22 @@ import (
 // only has to repeat the SOA at the end) or be written as a zone file. Within
 // a name RRs are grouped by type, each RRset followed by its RRSIGs.
 //
-// The slices are the zone's own: fn must not modify them or their RRs.
-// Empty non-terminals have no RRs and are skipped.
+// The RRs are fresh copies, owned by their lower-case name, and fn may keep
+// them and the slice. Empty non-terminals have no RRs and are skipped.
 func (z *Zone) Walk(fn func(rrs []dns.RR) bool) {
 	z.tree.ascend(nil, func(n *node) bool {
-		if len(n.rrs) == 0 {
+		if n.empty() {
 			return true
 		}
-		return fn(n.rrs[:len(n.rrs):len(n.rrs)])
+		return fn(n.unpack(make([]dns.RR, 0, n.count(n.first(), len(n.wire))), z.ownerOf(n), n.first(), len(n.wire)))
 	})
+}
+
+// ownerOf returns the name of n: as transferred if that had upper-case
+// letters, else worked out from its key.
+func (z *Zone) ownerOf(n *node) string {
+	if s := n.caseName(); s != "" {
+		return s
+	}
+	return ownerName(n.key, z.origin)
 }

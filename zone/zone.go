@@ -19,10 +19,13 @@
 // answers and unsigned delegations (see dnssec.go). Signed and Denial tell
 // what kind of zone a snapshot holds.
 //
-// RRs handed to a Builder or to Apply become owned by the zone, which may
-// rewrite their owner name (to share one string per name) and TTL (to make
-// RRsets consistent, RFC 2181 5.2). RRs handed out by Lookup and Walk are
-// shared with the zone and must not be modified.
+// A zone keeps its records packed in wire format (see node.go), not as
+// dns.RR values. RRs handed to a Builder or to Apply are packed and
+// dropped; until then the zone may rewrite their TTL (to make RRsets
+// consistent, RFC 2181 5.2). RRs handed out by Lookup, Walk and RRset are
+// unpacked for the caller, with owner names in lower case; only the SOA and
+// the authority section of negative answers are shared between queries and
+// must not be modified.
 package zone
 
 import (
@@ -114,10 +117,9 @@ func (z *Zone) negative() {
 	soa.Header().Ttl = ttl
 	z.neg = []dns.RR{soa}
 	z.negDO = z.neg[:1:1]
-	_, sigs := z.apex.set(dns.TypeSOA)
-	for _, s := range sigs {
-		c := dns.Copy(s)
-		c.Header().Ttl = ttl
-		z.negDO = append(z.negDO, c)
+	_, j, k := z.apex.set(dns.TypeSOA)
+	for _, s := range z.apex.unpack(nil, z.origin, j, k) {
+		s.Header().Ttl = ttl
+		z.negDO = append(z.negDO, s)
 	}
 }
