@@ -55,9 +55,13 @@ func (s *Secondary) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.M
 	opt := r.IsEdns0()
 	do := opt != nil && opt.Do()
 	req := zone.Request{Name: q.Name, Type: q.Qtype, DO: do, TCP: isTCP(w)}
+	ov := z.overrides[qname]
+	if ov == nil && z.signer == nil && writeWire(w, r, opt, req, z, data) {
+		return dns.RcodeSuccess, nil
+	}
 	var res zone.Result
 	overridden := false
-	if ov := z.overrides[qname]; ov != nil && z.mayOverride(data) {
+	if ov != nil && z.mayOverride(data) {
 		res, overridden = ov.answer(ctx, request.Request{W: w, Req: r}, data, req)
 	}
 	if !overridden {

@@ -2,6 +2,8 @@ package cfsecondary
 
 import (
 	"context"
+	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -11,6 +13,7 @@ import (
 
 	"github.com/coredns/coredns/plugin/pkg/dnstest"
 	"github.com/coredns/coredns/plugin/test"
+	"github.com/coredns/coredns/request"
 
 	"github.com/miekg/dns"
 )
@@ -155,24 +158,63 @@ func TestServe(t *testing.T) {
 		{Qname: "web.example.org.", Qtype: dns.TypeANY, Authoritative: true,
 			Answer: []dns.RR{test.A("web.example.org. 3600 IN A 192.0.2.80")}},
 	}
+	wired := 0
 	for _, tc := range cases {
-		t.Run(tc.Qname+"/"+dns.TypeToString[tc.Qtype], func(t *testing.T) {
-			rec := dnstest.NewRecorder(&test.ResponseWriter{})
-			if _, err := s.ServeDNS(context.Background(), rec, tc.Msg()); err != nil {
-				t.Fatal(err)
-			}
-			m := rec.Msg
-			if m == nil {
-				t.Fatal("no response written")
-			}
-			if !m.Response || m.Truncated || m.RecursionAvailable || m.Opcode != dns.OpcodeQuery {
-				t.Errorf("flags: qr=%v tc=%v ra=%v opcode=%d", m.Response, m.Truncated, m.RecursionAvailable, m.Opcode)
-			}
-			if err := testutil.CheckResponse(m, tc); err != nil {
-				t.Errorf("%v\n%s", err, m)
-			}
-		})
+		// Each case goes both ways: behind another plugin's writer (the dns.Msg path) and
+		// straight to the server's writer (written from the zone's wire data when it can be).
+		for _, bare := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/%s/bare=%t", tc.Qname, dns.TypeToString[tc.Qtype], bare), func(t *testing.T) {
+				var w dns.ResponseWriter
+				cw := &captureWriter{}
+				rec := dnstest.NewRecorder(cw)
+				w = rec
+				if bare {
+					w = request.NewScrubWriter(tc.Msg(), cw)
+				}
+				if _, err := s.ServeDNS(context.Background(), w, tc.Msg()); err != nil {
+					t.Fatal(err)
+				}
+				m := cw.msg
+				if m == nil {
+					t.Fatal("no response written")
+				}
+				if cw.raw {
+					wired++
+				}
+				if !m.Response || m.Truncated || m.RecursionAvailable || m.Opcode != dns.OpcodeQuery {
+					t.Errorf("flags: qr=%v tc=%v ra=%v opcode=%d", m.Response, m.Truncated, m.RecursionAvailable, m.Opcode)
+				}
+				// The wire path's owner names point at the question and take its case.
+				for _, rr := range slices.Concat(m.Answer, m.Ns, m.Extra) {
+					rr.Header().Name = strings.ToLower(rr.Header().Name)
+				}
+				if err := testutil.CheckResponse(m, tc); err != nil {
+					t.Errorf("%v\n%s", err, m)
+				}
+			})
+		}
 	}
+	// Most forms of answer are written from wire data; DNAME and ANY are not.
+	if wired < len(cases)-4 {
+		t.Errorf("%d of %d answers written from wire data", wired, len(cases))
+	}
+}
+
+// captureWriter keeps the response, whether it comes as a dns.Msg or as bytes.
+type captureWriter struct {
+	test.ResponseWriter
+	msg *dns.Msg
+	raw bool // it came as bytes
+}
+
+func (c *captureWriter) WriteMsg(m *dns.Msg) error {
+	c.msg = m
+	return nil
+}
+
+func (c *captureWriter) Write(b []byte) (int, error) {
+	c.msg, c.raw = new(dns.Msg), true
+	return len(b), c.msg.Unpack(b)
 }
 
 func TestServeNotOurs(t *testing.T) {

@@ -49,6 +49,37 @@ func (k *keyBuf) set(name string) bool {
 	if !k.pack(name) {
 		return false
 	}
+	k.build()
+	return true
+}
+
+// setWire makes k the key of the uncompressed wire-format name at the start
+// of b. It reports false for anything else, a compression pointer included.
+func (k *keyBuf) setWire(b []byte) bool {
+	labels, w := 0, 0
+	for {
+		if w >= len(b) || w >= maxWire {
+			return false
+		}
+		l := int(b[w])
+		if l == 0 {
+			break
+		}
+		if l > 63 || labels == maxLabels || w+1+l >= len(b) {
+			return false
+		}
+		k.loff[labels] = uint8(w)
+		labels++
+		w += 1 + l
+	}
+	copy(k.wire[:], b[:w+1])
+	k.labels, k.wlen = labels, w+1
+	k.build()
+	return true
+}
+
+// build makes the key from k.wire.
+func (k *keyBuf) build() {
 	n := 0
 	k.ends[0] = 0
 	for i := k.labels - 1; i >= 0; i-- {
@@ -70,7 +101,6 @@ func (k *keyBuf) set(name string) bool {
 		k.ends[k.labels-i] = uint16(n)
 	}
 	k.n = n
-	return true
 }
 
 // pack writes name in wire format to k.wire, undoing the escapes \X and

@@ -71,13 +71,14 @@ type Zone struct {
 	olabels int
 	lim     Limits
 
-	tree  tree
-	apex  *node
-	soa   *dns.SOA
-	neg   []dns.RR // authority of a negative answer, see negative
-	negDO []dns.RR // the same with the SOA's RRSIGs
-	len   int
-	bytes int64
+	tree    tree
+	apex    *node
+	soa     *dns.SOA
+	neg     []dns.RR // authority of a negative answer, see negative
+	negWire string   // its SOA packed as a node's record, for AppendResponse
+	negDO   []dns.RR // the same with the SOA's RRSIGs
+	len     int
+	bytes   int64
 
 	signed bool   // see Signed
 	denial string // see Denial
@@ -116,6 +117,11 @@ func (z *Zone) negative() {
 	soa := dns.Copy(z.soa)
 	soa.Header().Ttl = ttl
 	z.neg = []dns.RR{soa}
+	i, _, _ := z.apex.set(dns.TypeSOA)
+	r := z.apex.rec(i)
+	b := []byte(z.apex.wire[r.start:r.end])
+	b[2], b[3], b[4], b[5] = byte(ttl>>24), byte(ttl>>16), byte(ttl>>8), byte(ttl)
+	z.negWire = string(b)
 	z.negDO = z.neg[:1:1]
 	_, j, k := z.apex.set(dns.TypeSOA)
 	for _, s := range z.apex.unpack(nil, z.origin, j, k) {
