@@ -59,6 +59,13 @@ func (s *Secondary) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.M
 	if ov == nil && z.signer == nil && writeWire(w, r, opt, req, z, data) {
 		return dns.RcodeSuccess, nil
 	}
+	return s.serveMsg(ctx, w, r, z, data, req, opt, qname, ov)
+}
+
+// serveMsg answers through a dns.Msg: overrides, online signing, fallthrough, and every answer
+// writeWire leaves. It is a function of its own so that its locals do not weigh on the stack of
+// the common path.
+func (s *Secondary) serveMsg(ctx context.Context, w dns.ResponseWriter, r *dns.Msg, z *servedZone, data *zone.Zone, req zone.Request, opt *dns.OPT, qname string, ov *override) (int, error) {
 	var res zone.Result
 	overridden := false
 	if ov != nil && z.mayOverride(data) {

@@ -35,14 +35,14 @@ func writeWire(w dns.ResponseWriter, r *dns.Msg, opt *dns.OPT, req zone.Request,
 		q.EDNS, q.UDPSize = true, opt.UDPSize()
 	}
 	bp := wireBufs.Get().(*[]byte)
-	defer wireBufs.Put(bp)
 	msg, rcode, ok := data.AppendResponse((*bp)[:0], q)
-	*bp = msg[:0] // keep a buffer that grew
-	if !ok || rcode == dns.RcodeNameError && z.fall.Through(dns.CanonicalName(req.Name)) {
-		return false
+	ok = ok && !(rcode == dns.RcodeNameError && z.fall.Through(dns.CanonicalName(req.Name)))
+	if ok {
+		w.Write(msg)
 	}
-	w.Write(msg)
-	return true
+	*bp = msg[:0] // keep a buffer that grew
+	wireBufs.Put(bp)
+	return ok
 }
 
 // wireBufs hold response buffers: a UDP answer fits the first size, a bigger one grows its own.

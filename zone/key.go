@@ -202,6 +202,8 @@ type scratch struct {
 
 	hbuf [2 + maxWire + 255]byte // NSEC3 hash input: *, a name, the salt
 	hkey [hashKeyLen]byte        // the key of an NSEC3 owner, see nsec3.hash
+
+	wire wireLookup // AppendResponse's state
 }
 
 // wildcard returns the (aliased) key of *.<parent> for the parent key p.

@@ -38,11 +38,16 @@ func (z *Zone) AppendResponse(buf []byte, q WireQuery) (msg []byte, rcode int, o
 	case dns.TypeANY, dns.TypeRRSIG, dns.TypeAXFR, dns.TypeIXFR, dns.TypeOPT:
 		return buf, 0, false
 	}
+	// The state lives in the pooled scratch, not on the stack: a query runs
+	// on a fresh goroutine, and a deep stack costs a copy when it grows.
 	s := getScratch()
-	w := wireLookup{z: z, s: s, q: q, msg: buf[:0]}
+	w := &s.wire
+	w.z, w.s, w.q, w.msg = z, s, q, buf[:0]
 	ok = w.run()
+	msg, rcode = w.msg, w.rcode
+	w.reset()
 	putScratch(s)
-	return w.msg, w.rcode, ok
+	return msg, rcode, ok
 }
 
 // wireLookup is the state of one AppendResponse.
@@ -75,6 +80,13 @@ const (
 	offNS     = 8
 	offAR     = 10
 )
+
+// reset clears w for the next query, and drops its references.
+func (w *wireLookup) reset() {
+	w.z, w.s, w.q, w.msg = nil, nil, WireQuery{}, nil
+	w.an, w.ns, w.ar, w.rcode, w.aa = 0, 0, 0, 0, false
+	w.name, w.step, w.ntargets = 0, 0, 0
+}
 
 func (w *wireLookup) run() bool {
 	k := &w.s.k
