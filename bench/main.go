@@ -595,6 +595,11 @@ func (b *bench) perf(p *proc, part string, s server, round int, queries, logPath
 	}
 	b.res.set(prefix+"qps", s, round, r.qps)
 	b.res.set(prefix+"lat", s, round, r.avgLat*1000)
+	// The server's own cost of an answer, whatever the client could push: what queries per
+	// second would follow if the server, not dnsperf or the kernel, were the limit.
+	if answered := r.qps * float64(b.opt.duration); answered > 0 {
+		b.res.set(prefix+"cpu", s, round, (srv1-srv0)/answered*1e6)
+	}
 	b.res.set(prefix+"lost", s, round, r.lostPct)
 	b.rcodes[part+" "+s.label] = r.rcodes
 	logf("  %s %s: %.0f qps, average latency %.3f ms (stddev %.3f), lost %.2f%%; %s; CPUs: server %.0f%%, dnsperf %.0f%%, others %.0f%%, stolen %.0f%%",

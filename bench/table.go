@@ -40,6 +40,7 @@ func bigMetrics(records int) []metric {
 		{"peak", z + ": peak RSS, load + NOTIFY (MiB)", "%.0f", false},
 		{"qps", z + ": queries per second", "%.0f", true},
 		{"lat", z + ": average latency (ms)", "%.3f", true},
+		{"cpu", z + ": server CPU per answered query (µs)", "%.1f", true},
 		{"lost", z + ": queries lost (%)", "%.2f", true},
 		{"notify", z + ": 10-record change → new serial served (ms)", "%.1f", false},
 		{"restart", z + ": restart → serving again (s)", "%.2f", false},
@@ -53,6 +54,7 @@ func manyMetrics(zones int) []metric {
 		{"m-rss", z + ": RSS 3 s after load (MiB)", "%.0f", false},
 		{"m-qps", z + ": queries per second", "%.0f", true},
 		{"m-lat", z + ": average latency (ms)", "%.3f", true},
+		{"m-cpu", z + ": server CPU per answered query (µs)", "%.1f", true},
 		{"m-lost", z + ": queries lost (%)", "%.2f", true},
 	}
 }

@@ -205,3 +205,16 @@ func TestApplyNoop(t *testing.T) {
 		t.Error("adding an existing RR changed the zone")
 	}
 }
+
+// TestApplyLeavesDel: Apply does not own the RRs it deletes; they come out as they went in
+// (packing one would set its RDLENGTH, and a caller may be sending it elsewhere).
+func TestApplyLeavesDel(t *testing.T) {
+	del := []dns.RR{rr(oldSOA), rr("www.example.org. 3600 IN A 192.0.2.80")}
+	before := fmt.Sprint(del, del[0].Header().Rdlength, del[1].Header().Rdlength)
+	if _, err := testZone(t).Apply(del, []dns.RR{rr(newSOA)}); err != nil {
+		t.Fatal(err)
+	}
+	if after := fmt.Sprint(del, del[0].Header().Rdlength, del[1].Header().Rdlength); after != before {
+		t.Errorf("del changed:\n got %s\nwant %s", after, before)
+	}
+}

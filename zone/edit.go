@@ -297,10 +297,11 @@ func (e *editor) del(rr dns.RR) error {
 }
 
 // roundTrip returns rr as it comes out of the wire, or rr itself if it does
-// not pack.
+// not pack. rr is not the zone's (Apply does not own del), and packing
+// writes its RDLENGTH: a copy is packed.
 func roundTrip(rr dns.RR) dns.RR {
 	buf := make([]byte, dns.Len(rr)+1)
-	end, err := dns.PackRR(rr, buf, 0, nil, false)
+	end, err := dns.PackRR(dns.Copy(rr), buf, 0, nil, false)
 	if err != nil {
 		return rr
 	}

@@ -14,9 +14,11 @@ type Request struct {
 
 // Result is the answer to a Request, ready to be copied into a message.
 //
-// The sections may share RRs, and even slices, with the Zone: do not modify
-// them (sorting a section in place counts). Copy what you need to change,
-// for example to lower a TTL. Appending to a section is safe.
+// The RRs are unpacked for the caller, except that the authority section of
+// a negative answer (the SOA, with DO its RRSIGs) is shared with the Zone and
+// every other query: do not modify it (sorting a section in place counts).
+// Copy what you need to change, for example to lower a TTL. Appending to a
+// section is safe.
 type Result struct {
 	Rcode             int  // Success, NameError, YXDomain; FormatError or Refused for a bad name
 	Authoritative     bool // the AA flag: false only for a referral
@@ -45,9 +47,9 @@ type lookup struct {
 // doc). The caller makes sure req.Name is at or below the origin; a name
 // that is not gets REFUSED, one that is no valid domain name FORMERR.
 //
-// An answer needs no allocation unless it has to be assembled: a single
-// RRset without RRSIGs and a negative answer without DO are handed out
-// straight from the zone.
+// Lookup unpacks the records it hands out, which costs allocations; the
+// answers a server writes most can be written without any, straight from
+// the packed records, by AppendResponse.
 //
 // With DO, a signed zone's answers carry what RFC 4035 3.1 and RFC 5155 7.2
 // ask for, taken from the zone as transferred: the RRSIGs of every RRset,
