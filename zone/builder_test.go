@@ -206,10 +206,13 @@ up 100 IN A 192.0.2.2
 up 200 IN A 192.0.2.3
 down 100 IN A 192.0.2.1
 down 300 IN A 192.0.2.2
+dup 300 IN A 192.0.2.1
+dup 100 IN A 192.0.2.1
 other 500 IN TXT x
 other 400 IN A 192.0.2.1
 `)
-	for name, want := range map[string]uint32{"up": 100, "down": 100} {
+	// dup: a duplicate with a lower TTL lowers it, though it is dropped.
+	for name, want := range map[string]uint32{"up": 100, "down": 100, "dup": 100} {
 		res := z.Lookup(Request{Name: name + ".example.org.", Type: dns.TypeA})
 		if len(res.Answer) == 0 {
 			t.Fatalf("%s: no answer", name)

@@ -141,7 +141,16 @@ func (e *editor) add(rr dns.RR, totals bool) error {
 		i, j = run(rrs, r)
 		for _, x := range rrs[i:j] {
 			if dns.IsDuplicate(x, rr) {
-				return nil // RFC 5936 2.2: duplicates are not an error
+				// RFC 5936 2.2: duplicates are not an error. A lower TTL
+				// still counts, whatever order the copies came in.
+				if ttl := rr.Header().Ttl; ttl < x.Header().Ttl {
+					n = e.mutable(n)
+					for _, y := range rrs[i:j] {
+						y.Header().Ttl = ttl
+					}
+					e.open[n] = rrs
+				}
+				return nil
 			}
 		}
 		if e.lim.RecordsPerType > 0 && j-i >= e.lim.RecordsPerType {

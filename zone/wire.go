@@ -71,6 +71,7 @@ type wireLookup struct {
 	// the additional section.
 	targets  [16]int
 	ntargets int
+	overflow bool // there were more
 }
 
 const (
@@ -85,7 +86,7 @@ const (
 func (w *wireLookup) reset() {
 	w.z, w.s, w.q, w.msg = nil, nil, WireQuery{}, nil
 	w.an, w.ns, w.ar, w.rcode, w.aa = 0, 0, 0, 0, false
-	w.name, w.step, w.ntargets = 0, 0, 0
+	w.name, w.step, w.ntargets, w.overflow = 0, 0, 0, false
 }
 
 func (w *wireLookup) run() bool {
@@ -114,9 +115,10 @@ func (w *wireLookup) run() bool {
 		w.step++
 		w.name = next
 	}
-	if !w.additional() {
+	if w.overflow {
 		return false
 	}
+	w.additional()
 	if w.q.EDNS {
 		ttl := uint32(0)
 		if w.q.DO {
@@ -334,7 +336,9 @@ func (w *wireLookup) referral(cut *node, owner uint16) bool {
 			return false // an insecure delegation, with its proof
 		}
 		w.ns += w.records(cut, owner, i, j, true)
-		w.ns += w.records(cut, owner, di, dk, false)
+		if di < dj { // RRSIGs of a DS that is not there are not sent, as Lookup does
+			w.ns += w.records(cut, owner, di, dk, false)
+		}
 	} else {
 		w.ns += w.records(cut, owner, i, j, true)
 	}
@@ -351,10 +355,14 @@ func (w *wireLookup) records(n *node, owner uint16, i, j int, targets bool) uint
 		x := n.rec(off)
 		at := len(w.msg)
 		w.msg = appendRecord(w.msg, owner, n.wire[x.start:x.end])
-		if targets && w.ntargets < len(w.targets) {
+		if targets {
 			if t := targetOffset(x.t, n.wire[x.rdata:x.end]); t >= 0 {
-				w.targets[w.ntargets] = at + 12 + t
-				w.ntargets++
+				if w.ntargets == len(w.targets) {
+					w.overflow = true // more names than noted: Lookup adds them all
+				} else {
+					w.targets[w.ntargets] = at + 12 + t
+					w.ntargets++
+				}
 			}
 		}
 		c++
@@ -395,7 +403,7 @@ func targetOffset(t uint16, rdata string) int {
 
 // additional writes the A and AAAA records (and with DO their RRSIGs) of
 // the names noted by records, once per name, as Lookup's additional does.
-func (w *wireLookup) additional() bool {
+func (w *wireLookup) additional() {
 	z, k := w.z, &w.s.aux
 	for t, off := range w.targets[:w.ntargets] {
 		if w.seenTarget(t) {
@@ -416,7 +424,6 @@ func (w *wireLookup) additional() bool {
 			w.ar += w.records(n, 0xC000|uint16(off), i, sk, false)
 		}
 	}
-	return true
 }
 
 func (w *wireLookup) seenTarget(t int) bool {

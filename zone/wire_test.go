@@ -200,6 +200,31 @@ func TestAppendResponseTruncation(t *testing.T) {
 	}
 }
 
+// TestAppendResponseManyTargets: an RRset with more host names than
+// AppendResponse notes for the additional section is left to Lookup, which
+// adds the addresses of all of them; a DO referral does not carry the
+// RRSIG of a DS that is not there.
+func TestAppendResponseManyTargets(t *testing.T) {
+	var b strings.Builder
+	b.WriteString(soaLine)
+	for i := range 16 {
+		fmt.Fprintf(&b, "sub IN NS ns%d.example.net.\n", i)
+	}
+	b.WriteString("sub IN NS zz.sub\nzz.sub IN A 192.0.2.1\n")
+	for i := range 20 {
+		fmt.Fprintf(&b, "@ IN MX %d mx%d\nmx%d IN A 192.0.2.%d\n", i, i, i, i+10)
+	}
+	b.WriteString("orphan IN NS ns.example.net.\norphan IN RRSIG DS 13 3 3600 20300101000000 20200101000000 12345 example.org. ZHNzaWc=\n")
+	z := build(t, testOrigin, b.String())
+	for _, q := range []WireQuery{
+		{Name: "www.sub.example.org.", Type: dns.TypeA, EDNS: true, UDPSize: 4096},
+		{Name: "example.org.", Type: dns.TypeMX, TCP: true},
+		{Name: "x.orphan.example.org.", Type: dns.TypeA, DO: true, EDNS: true, UDPSize: 1232},
+	} {
+		compareWire(t, z, q)
+	}
+}
+
 // FuzzAppendResponse throws arbitrary names and types at both paths.
 func FuzzAppendResponse(f *testing.F) {
 	z := testZone(f)
