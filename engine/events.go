@@ -35,7 +35,7 @@ func (e *Engine) load(z *Zone) {
 		return
 	}
 	z.data.Store(data)
-	go releaseMemory(data.Len()) // what reading the file took
+	go releaseMemory(data.Len(), data.Bytes()) // what reading the file took
 	iv := intervalsFor(data.SOA(), z.settings.Refresh, z.settings.Timers)
 	z.mu.Lock()
 	z.lastCheck, z.lastSuccess = state.LastCheck, state.LastSuccess

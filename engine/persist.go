@@ -3,6 +3,7 @@ package engine
 import (
 	"net/netip"
 	"runtime/debug"
+	"sync/atomic"
 
 	"github.com/cfsecondary/cfsecondary/store"
 )
@@ -37,7 +38,7 @@ func (e *Engine) flush(z *Zone) {
 			if !z.flushAgain {
 				z.flushing = false
 				z.mu.Unlock()
-				releaseMemory(data.Len())
+				releaseMemory(data.Len(), data.Bytes())
 				return
 			}
 			z.flushAgain = false
@@ -72,11 +73,24 @@ func (e *Engine) saveState(z *Zone) {
 // bigZone is the size from which a full new version is worth handing memory back for.
 const bigZone = 100_000
 
-// releaseMemory returns the memory of a replaced version of a big zone, and of writing it out, to
-// the system at once rather than over the next minutes: an operator reads the resident size,
-// and a secondary that holds twice its zone after every transfer is one that gets killed.
-func releaseMemory(records int) {
-	if records >= bigZone {
+// Small zones add up: ten thousand of them transferred at startup leave a heap of garbage (the
+// message buffers of each transfer, the versions they replace) that the runtime would give back
+// over minutes. garbage estimates what the versions since the last release left behind, and
+// past releaseAfter it is handed back at once.
+var garbage atomic.Int64
+
+const (
+	releaseAfter = 64 << 20
+	perVersion   = 64 << 10 // a transfer's or a load's own buffers, beside its records
+)
+
+// releaseMemory returns the memory of a replaced version of a big zone, or of enough small ones,
+// and of writing it out, to the system at once rather than over the next minutes: an operator
+// reads the resident size, and a secondary that holds twice its zones after every transfer is
+// one that gets killed.
+func releaseMemory(records int, bytes int64) {
+	if records >= bigZone || garbage.Add(bytes+perVersion) >= releaseAfter {
+		garbage.Store(0)
 		debug.FreeOSMemory()
 	}
 }

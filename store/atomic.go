@@ -21,8 +21,10 @@ import (
 // files never start with '.' (see baseName), so cleanup can't hit them.
 const tmpMark = ".tmp-"
 
-// bufSize is the write buffer: large writes keep the syscall count low for
-// a zone file of tens of megabytes.
+// bufSize is the largest write buffer: large writes keep the syscall count
+// low for a zone file of tens of megabytes. A smaller file gets a buffer of
+// its size: ten thousand small zones written at once must not hold a
+// megabyte each.
 const bufSize = 1 << 20
 
 // hook, when set by a test, is called at the named points of writeFile so
@@ -39,8 +41,9 @@ var (
 	inflight = map[string]bool{}
 )
 
-// writeFile replaces dir/name with what fill writes, atomically.
-func writeFile(dir, name string, fill func(w *bufio.Writer) error) (err error) {
+// writeFile replaces dir/name with what fill writes, atomically. size is
+// about what fill writes, for the buffer.
+func writeFile(dir, name string, size int64, fill func(w *bufio.Writer) error) (err error) {
 	tempMu.Lock()
 	f, err := os.CreateTemp(dir, "."+name+tmpMark+"*")
 	if err != nil {
@@ -69,10 +72,11 @@ func writeFile(dir, name string, fill func(w *bufio.Writer) error) (err error) {
 	}
 
 	var w *bufio.Writer
+	buf := int(min(max(size, 4096), bufSize))
 	if hook != nil {
-		w = bufio.NewWriterSize(&hookWriter{w: f}, bufSize)
+		w = bufio.NewWriterSize(&hookWriter{w: f}, buf)
 	} else {
-		w = bufio.NewWriterSize(f, bufSize)
+		w = bufio.NewWriterSize(f, buf)
 	}
 	if err := fill(w); err != nil {
 		return err

@@ -127,7 +127,8 @@ func (s *Store) SaveZone(z *zone.Zone) error {
 	}
 	defer s.lock(base)()
 	now := time.Now()
-	return writeFile(s.dir, base+".zone", func(w *bufio.Writer) error {
+	// The text is about twice the wire size of the records.
+	return writeFile(s.dir, base+".zone", 2*z.Bytes()+4096, func(w *bufio.Writer) error {
 		return writeZone(w, z, now)
 	})
 }
@@ -140,7 +141,7 @@ func (s *Store) SaveState(st State) error {
 	}
 	st.Zone = canonical(st.Zone)
 	defer s.lock(base)()
-	return writeFile(s.dir, base+".state", func(w *bufio.Writer) error {
+	return writeFile(s.dir, base+".state", 0, func(w *bufio.Writer) error {
 		return encodeState(w, st)
 	})
 }
