@@ -185,14 +185,8 @@ func (w *wireLookup) seen(off int) bool {
 // ignoring ASCII case.
 func equalWire(a, b []byte) bool {
 	for i := 0; i < len(a) && i < len(b); i++ {
-		x, y := a[i], b[i]
-		if x >= 'A' && x <= 'Z' {
-			x += 'a' - 'A'
-		}
-		if y >= 'A' && y <= 'Z' {
-			y += 'a' - 'A'
-		}
-		if x != y {
+		x := lowerASCII(a[i])
+		if x != lowerASCII(b[i]) {
 			return false
 		}
 		if x == 0 && isLengthOctet(a, i) {
