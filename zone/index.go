@@ -16,19 +16,9 @@ import (
 // query reading the old version is never disturbed. The B-tree stays for
 // everything that needs order (NSEC, walks, neighbours).
 type index struct {
-	// The shards, a power of two of them, in pages of pageSize: an IXFR
-	// copies the list of pages and the pages it touches, never a list as
-	// long as the zone is big.
-	pages  []*page
-	shards int
+	shards []*shard // a power of two of them
 	n      int
 }
-
-type page struct{ shards []*shard }
-
-const pageSize = 256
-
-func (x *index) shard(i int) *shard { return x.pages[i/pageSize].shards[i%pageSize] }
 
 type shard struct {
 	slots []slot // at most 3/4 full
@@ -51,11 +41,11 @@ func hashKey(key string) uint64 { return maphash.String(seed, key) | 1 }
 
 // get returns the node with the key key, or nil.
 func (x *index) get(key string) *node {
-	if x.shards == 0 {
+	if len(x.shards) == 0 {
 		return nil
 	}
 	h := hashKey(key)
-	slots := x.shard(int(h & uint64(x.shards-1))).slots
+	slots := x.shards[h&uint64(len(x.shards)-1)].slots
 	for i := home(h, len(slots)); ; i = next(i, len(slots)) {
 		s := &slots[i]
 		if s.h == 0 {
@@ -80,32 +70,29 @@ func next(i, size int) int {
 
 // buildIndex indexes the nodes of t.
 func buildIndex(t tree) *index {
-	x := &index{n: t.len(), shards: 1}
-	for x.shards*shardSize < x.n {
-		x.shards <<= 1
+	x := &index{n: t.len()}
+	shards := 1
+	for shards*shardSize < x.n {
+		shards <<= 1
 	}
-	shards := make([]*shard, x.shards)
-	for i := 0; i < x.shards; i += pageSize {
-		x.pages = append(x.pages, &page{shards: shards[i:min(i+pageSize, x.shards)]})
-	}
+	x.shards = make([]*shard, shards)
 	// Count first, so each shard's table is made once at its size.
-	mask := uint64(x.shards - 1)
-	counts := make([]int32, x.shards)
+	counts := make([]int32, shards)
 	hashes := make([]uint64, 0, x.n)
 	t.ascend(nil, func(n *node) bool {
 		h := hashKey(n.key)
 		hashes = append(hashes, h)
-		counts[h&mask]++
+		counts[h&uint64(shards-1)]++
 		return true
 	})
-	for i := range shards {
-		shards[i] = &shard{slots: make([]slot, tableSize(int(counts[i])))}
+	for i := range x.shards {
+		x.shards[i] = &shard{slots: make([]slot, tableSize(int(counts[i])))}
 	}
 	i := 0
 	t.ascend(nil, func(n *node) bool {
 		h := hashes[i]
 		i++
-		shards[h&mask].insert(h, n)
+		x.shards[h&uint64(shards-1)].insert(h, n)
 		return true
 	})
 	return x
@@ -129,28 +116,20 @@ func (s *shard) insert(h uint64, n *node) {
 // map to what t, the edited tree, holds for them now. x itself does not
 // change.
 func (x *index) update(t tree, fresh map[*node]struct{}, gone []string) *index {
-	c := &index{pages: make([]*page, len(x.pages)), shards: x.shards, n: x.n}
-	copy(c.pages, x.pages)
-	mask := uint64(c.shards - 1)
-	own := make(map[int]bool) // the pages and shards copied already: page i is -1-i
+	c := &index{shards: make([]*shard, len(x.shards)), n: x.n}
+	copy(c.shards, x.shards)
+	mask := uint64(len(c.shards) - 1)
+	own := make(map[int]bool) // the shards copied already
 	var probe node
 	set := func(key string) {
 		h := hashKey(key)
 		si := int(h & mask)
-		pi := si / pageSize
-		if !own[-1-pi] {
-			p := &page{shards: make([]*shard, len(c.pages[pi].shards))}
-			copy(p.shards, c.pages[pi].shards)
-			c.pages[pi] = p
-			own[-1-pi] = true
-		}
-		sh := &c.pages[pi].shards[si%pageSize]
 		if !own[si] {
-			*sh = (*sh).clone()
+			c.shards[si] = c.shards[si].clone()
 			own[si] = true
 		}
 		probe.key = key
-		c.n += (*sh).set(h, key, t.get(&probe))
+		c.n += c.shards[si].set(h, key, t.get(&probe))
 	}
 	for n := range fresh {
 		set(n.key)
@@ -158,7 +137,7 @@ func (x *index) update(t tree, fresh map[*node]struct{}, gone []string) *index {
 	for _, key := range gone {
 		set(key)
 	}
-	if c.n > 4*shardSize*c.shards {
+	if c.n > 4*shardSize*len(c.shards) {
 		return buildIndex(t) // the zone grew fourfold: spread it over more shards
 	}
 	return c
