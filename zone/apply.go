@@ -40,7 +40,6 @@ func (z *Zone) Apply(del, add []dns.RR) (*Zone, error) {
 		fresh:   make(map[*node]struct{}, len(del)+len(add)),
 		open:    make(map[*node][]dns.RR, len(del)+len(add)),
 		n3:      n3,
-		idx:     z.idx,
 	}
 	for _, rr := range del {
 		if err := e.del(rr); err != nil {

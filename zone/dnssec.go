@@ -282,11 +282,15 @@ func (l *lookup) nsecAt(key string) *node {
 // cutAbove returns the nearest ancestor of the name with key key that is a
 // zone cut with an NSEC, or nil.
 func (l *lookup) cutAbove(key string) *node {
+	p := &l.s.probe2
 	for k := parentKey(key); k != ""; k = parentKey(k) {
-		if n := l.z.idx.get(k); n != nil && n.flags()&hasNS != 0 && n.flags()&hasNSEC != 0 {
+		p.key = k
+		if n := l.z.tree.get(p); n != nil && n.flags()&hasNS != 0 && n.flags()&hasNSEC != 0 {
+			p.key = ""
 			return n
 		}
 	}
+	p.key = ""
 	return nil
 }
 

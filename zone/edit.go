@@ -25,9 +25,7 @@ type editor struct {
 	count int
 	bytes int64
 	fresh map[*node]struct{}
-	n3    *nsec3   // Apply: the NSEC3 chain of the version it started from, index cloned
-	idx   *index   // Apply: the index of the version it started from, updated by zone
-	gone  []string // Apply: keys of the nodes prune removed, which need not be fresh
+	n3    *nsec3 // Apply: the NSEC3 chain of the version it started from, index cloned
 
 	// open holds the RRs of the nodes being changed, unpacked; they are
 	// packed into their nodes by close. A Builder closes each node as soon
@@ -329,9 +327,6 @@ func (e *editor) prune(n *node) {
 	for n != nil && n.key != "" && e.empty(n) && !e.hasChildren(n.key) {
 		e.tree.del(n)
 		delete(e.open, n)
-		if e.fresh != nil {
-			e.gone = append(e.gone, n.key)
-		}
 		if e.last == n {
 			e.last = nil
 		}
@@ -418,14 +413,7 @@ func (e *editor) zone() (*Zone, error) {
 	}
 	i, j, _ := apex.set(dns.TypeSOA)
 	soa := apex.unpack(nil, e.origin, i, j)
-	idx := e.idx
-	if e.fresh == nil || idx == nil {
-		idx = buildIndex(e.tree)
-	} else {
-		idx = idx.update(e.tree, e.fresh, e.gone)
-	}
 	z := &Zone{
-		idx:     idx,
 		origin:  e.origin,
 		okey:    e.okey,
 		olabels: e.olabels,

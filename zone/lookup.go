@@ -130,8 +130,9 @@ func (l *lookup) resolve(name string) string {
 	return l.answer(n, "", 0)
 }
 
-func (z *Zone) get(_ *scratch, key string) *node {
-	return z.idx.get(key)
+func (z *Zone) get(s *scratch, key string) *node {
+	s.probe.key = key
+	return z.tree.get(&s.probe)
 }
 
 // missing handles a name that does not exist below ce, its closest

@@ -72,7 +72,6 @@ type Zone struct {
 	lim     Limits
 
 	tree    tree
-	idx     *index // the same nodes by exact key, for queries
 	apex    *node
 	soa     *dns.SOA
 	neg     []dns.RR // authority of a negative answer, see negative
