@@ -56,7 +56,7 @@ func (s *Secondary) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.M
 	do := opt != nil && opt.Do()
 	req := zone.Request{Name: q.Name, Type: q.Qtype, DO: do, TCP: isTCP(w)}
 	ov := z.overrides[qname]
-	if ov == nil && z.signer == nil && writeWire(w, r, opt, req, z, data) {
+	if ov == nil && z.signer == nil && writeWire(w, r, opt, req, qname, z, data) {
 		return dns.RcodeSuccess, nil
 	}
 	return s.serveMsg(ctx, w, r, z, data, req, opt, qname, ov)

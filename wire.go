@@ -20,7 +20,7 @@ import (
 //     or an EDNS version other than 0;
 //   - the zone cannot write the answer itself (see zone.AppendResponse), or it is NXDOMAIN and
 //     fallthrough applies to the name.
-func writeWire(w dns.ResponseWriter, r *dns.Msg, opt *dns.OPT, req zone.Request, z *servedZone, data *zone.Zone) bool {
+func writeWire(w dns.ResponseWriter, r *dns.Msg, opt *dns.OPT, req zone.Request, qname string, z *servedZone, data *zone.Zone) bool {
 	if _, bare := w.(*request.ScrubWriter); !bare || r.IsTsig() != nil {
 		return false
 	}
@@ -36,7 +36,7 @@ func writeWire(w dns.ResponseWriter, r *dns.Msg, opt *dns.OPT, req zone.Request,
 	}
 	bp := wireBufs.Get().(*[]byte)
 	msg, rcode, ok := data.AppendResponse((*bp)[:0], q)
-	ok = ok && !(rcode == dns.RcodeNameError && z.fall.Through(dns.CanonicalName(req.Name)))
+	ok = ok && !(rcode == dns.RcodeNameError && z.fall.Through(qname))
 	if ok {
 		w.Write(msg)
 	}

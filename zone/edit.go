@@ -201,11 +201,7 @@ func (e *editor) rrs(n *node) []dns.RR {
 		return rrs
 	}
 	i, j := n.first(), len(n.wire)
-	owner := n.caseName()
-	if owner == "" {
-		owner = ownerName(n.key, e.origin)
-	}
-	return n.unpack(make([]dns.RR, 0, n.count(i, j)+1), owner, i, j)
+	return n.unpack(make([]dns.RR, 0, n.count(i, j)+1), n.owner(e.origin), i, j)
 }
 
 // close packs the open RRs of n into it.

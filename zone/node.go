@@ -94,6 +94,15 @@ func (n *node) first() int {
 	return 3 + (int(n.wire[1])<<8 | int(n.wire[2]))
 }
 
+// owner returns the name of n in the zone origin: as transferred if that
+// had upper-case letters, else worked out from its key.
+func (n *node) owner(origin string) string {
+	if s := n.caseName(); s != "" {
+		return s
+	}
+	return ownerName(n.key, origin)
+}
+
 // caseName returns the owner name as transferred, or "" when it is the
 // lower-case name of the key.
 func (n *node) caseName() string {

@@ -21,11 +21,5 @@ func (z *Zone) Walk(fn func(rrs []dns.RR) bool) {
 	})
 }
 
-// ownerOf returns the name of n: as transferred if that had upper-case
-// letters, else worked out from its key.
-func (z *Zone) ownerOf(n *node) string {
-	if s := n.caseName(); s != "" {
-		return s
-	}
-	return ownerName(n.key, z.origin)
-}
+// ownerOf returns the name of n (see node.owner).
+func (z *Zone) ownerOf(n *node) string { return n.owner(z.origin) }

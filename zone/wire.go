@@ -302,21 +302,14 @@ func (w *wireLookup) answer(n *node) (int, bool) {
 // 3), owned by the origin, an ancestor of the current name.
 func (w *wireLookup) negative(rcode int) {
 	w.rcode, w.aa = rcode, true
-	origin := w.ptr(w.z.olabels)
-	w.msg = appendRecord(w.msg, origin, w.z.negWire)
-	w.ns++
+	recs := w.z.negWire[:1]
 	if w.q.DO {
-		// The SOA's RRSIGs, with the SOA's negative TTL (RFC 4035 3.1.3).
-		apex := w.z.apex
-		_, j, k := apex.set(dns.TypeSOA)
-		for off := j; off < k; {
-			x := apex.rec(off)
-			at := len(w.msg)
-			w.msg = appendRecord(w.msg, origin, apex.wire[x.start:x.end])
-			copy(w.msg[at+6:at+10], w.z.negWire[2:6])
-			w.ns++
-			off = x.end
-		}
+		recs = w.z.negWire // with the SOA's RRSIGs (RFC 4035 3.1.3)
+	}
+	origin := w.ptr(w.z.olabels)
+	for _, rec := range recs {
+		w.msg = appendRecord(w.msg, origin, rec)
+		w.ns++
 	}
 }
 

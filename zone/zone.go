@@ -75,7 +75,7 @@ type Zone struct {
 	apex    *node
 	soa     *dns.SOA
 	neg     []dns.RR // authority of a negative answer, see negative
-	negWire string   // its SOA packed as a node's record, for AppendResponse
+	negWire []string // the SOA and its RRSIGs packed as a node's records, with that TTL, for AppendResponse
 	negDO   []dns.RR // the same with the SOA's RRSIGs
 	len     int
 	bytes   int64
@@ -117,13 +117,15 @@ func (z *Zone) negative() {
 	soa := dns.Copy(z.soa)
 	soa.Header().Ttl = ttl
 	z.neg = []dns.RR{soa}
-	i, _, _ := z.apex.set(dns.TypeSOA)
-	r := z.apex.rec(i)
-	b := []byte(z.apex.wire[r.start:r.end])
-	b[2], b[3], b[4], b[5] = byte(ttl>>24), byte(ttl>>16), byte(ttl>>8), byte(ttl)
-	z.negWire = string(b)
+	i, j, k := z.apex.set(dns.TypeSOA)
+	for off := i; off < k; {
+		r := z.apex.rec(off)
+		b := []byte(z.apex.wire[r.start:r.end])
+		b[2], b[3], b[4], b[5] = byte(ttl>>24), byte(ttl>>16), byte(ttl>>8), byte(ttl)
+		z.negWire = append(z.negWire, string(b))
+		off = r.end
+	}
 	z.negDO = z.neg[:1:1]
-	_, j, k := z.apex.set(dns.TypeSOA)
 	for _, s := range z.apex.unpack(nil, z.origin, j, k) {
 		s.Header().Ttl = ttl
 		z.negDO = append(z.negDO, s)
